@@ -1,0 +1,1 @@
+"""TF Serving client and a local TF-Serving-compatible server (in progress)."""

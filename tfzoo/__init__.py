@@ -1,0 +1,18 @@
+"""tfzoo: Transformer models for Keras 3 on TensorFlow.
+
+>>> import tfzoo
+>>> backbone = tfzoo.models.BertBackbone.from_preset("bert_tiny")
+>>> backbone.num_layers
+2
+"""
+
+from tfzoo._backend import require_tensorflow_backend
+
+require_tensorflow_backend()
+
+from tfzoo import layers  # noqa: E402
+from tfzoo import metrics  # noqa: E402
+from tfzoo import models  # noqa: E402
+from tfzoo import training  # noqa: E402
+
+__version__ = "0.1.0"

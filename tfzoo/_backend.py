@@ -1,0 +1,16 @@
+"""Checks that Keras runs on TensorFlow before anything in tfzoo uses it."""
+
+import keras
+
+
+def require_tensorflow_backend():
+    """Raises ImportError with the fix when Keras uses another backend."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ImportError(
+            f"tfzoo needs Keras' TensorFlow backend, but Keras is configured "
+            f"for '{backend}'. Fix: set the environment variable "
+            f"KERAS_BACKEND=tensorflow before Python starts (or before the "
+            f"first `import keras`), or set \"backend\": \"tensorflow\" in "
+            f"~/.keras/keras.json."
+        )

@@ -1,0 +1,14 @@
+"""Transformer building blocks, one concept a file."""
+
+from tfzoo.layers.feed_forward import FeedForward
+from tfzoo.layers.masked_lm_head import MaskedLMHead
+from tfzoo.layers.multi_head_attention import MultiHeadAttention
+from tfzoo.layers.position_embedding import PositionEmbedding
+from tfzoo.layers.sinusoidal_position_embedding import (
+    SinusoidalPositionEmbedding,
+)
+from tfzoo.layers.token_and_position_embedding import (
+    TokenAndPositionEmbedding,
+)
+from tfzoo.layers.transformer_decoder_block import TransformerDecoderBlock
+from tfzoo.layers.transformer_encoder_block import TransformerEncoderBlock

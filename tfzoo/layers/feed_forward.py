@@ -1,0 +1,67 @@
+"""The position-wise feed-forward network of a Transformer block."""
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class FeedForward(keras.layers.Layer):
+    """`Dense(intermediate_dim, activation)` then `Dense(hidden)`.
+
+    The output size equals the input size.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> layer = FeedForward(intermediate_dim=32)
+    >>> layer(tf.zeros((2, 5, 8))).shape
+    TensorShape([2, 5, 8])
+    """
+
+    def __init__(
+        self,
+        intermediate_dim,
+        activation="gelu",
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.intermediate_dim = intermediate_dim
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.intermediate = keras.layers.Dense(
+            intermediate_dim,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="intermediate",
+        )
+        self.output_dense = None
+
+    def build(self, input_shape):
+        self.output_dense = keras.layers.Dense(
+            input_shape[-1],
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="output",
+        )
+        self.intermediate.build(input_shape)
+        self.output_dense.build(
+            tuple(input_shape[:-1]) + (self.intermediate_dim,)
+        )
+        self.built = True
+
+    def call(self, inputs):
+        return self.output_dense(self.intermediate(inputs))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "intermediate_dim": self.intermediate_dim,
+                "activation": keras.activations.serialize(self.activation),
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,228 @@
+"""Base class of the task models: presets, defaults for compile, checks."""
+
+import inspect
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfzoo.models import input_checks
+from tfzoo.training.adamw import AdamW
+from tfzoo.training.schedules import WarmupDecay
+
+WARMUP_FRACTION = 0.1
+
+
+class Task(keras.Model):
+    """A functional Keras model: a backbone plus a task head.
+
+    `compile()` with no arguments gives the task's defaults: AdamW with
+    linear warmup and decay (sized from the first `fit` call), the task's
+    loss and metrics, and an XLA-compiled (`jit_compile=True`) step.
+    `fit`, `evaluate` and `predict` check input keys and token ids before
+    any data reaches the compiled step.
+
+    Subclasses set `backbone_class`, `extra_input_keys` (inputs beyond the
+    backbone's), `default_learning_rate`, and implement `default_loss` and
+    `default_metrics`. A task whose loss needs several outputs returns None
+    from `default_loss` and implements `task_loss`.
+    """
+
+    backbone_class = None
+    extra_input_keys = ()
+    default_learning_rate = 5e-5
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Builds the task on a randomly initialised preset backbone.
+
+        Keyword arguments that the backbone takes (e.g. `vocabulary_size`)
+        go to the backbone; `dtype` goes to both; the rest go to the task.
+        """
+        backbone_args = set(
+            inspect.signature(cls.backbone_class.__init__).parameters
+        ) - {"self", "kwargs", "name"}
+        backbone_kwargs = {
+            key: kwargs.pop(key) for key in list(kwargs) if key in backbone_args
+        }
+        if "dtype" in backbone_kwargs:
+            kwargs["dtype"] = backbone_kwargs["dtype"]
+        backbone = cls.backbone_class.from_preset(preset, **backbone_kwargs)
+        return cls(backbone=backbone, **kwargs)
+
+    @property
+    def input_keys(self):
+        return tuple(self.backbone.input_keys) + tuple(self.extra_input_keys)
+
+    def __call__(self, inputs, *args, **kwargs):
+        input_checks.check_input_keys(
+            type(self).__name__, inputs, self.input_keys
+        )
+        return super().__call__(inputs, *args, **kwargs)
+
+    # ----------------------------------------------------------- compile --
+
+    def default_loss(self):
+        raise NotImplementedError
+
+    def default_metrics(self):
+        return []
+
+    def task_loss(self, y, y_pred, sample_weight):
+        raise NotImplementedError
+
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        jit_compile=True,
+        learning_rate=None,
+        **kwargs,
+    ):
+        """Compiles with the task's defaults wherever "auto" is given.
+
+        Args:
+            optimizer: "auto" for AdamW with warmup and linear decay, peaking
+                at `learning_rate` (default: the task's
+                `default_learning_rate`).
+            loss: "auto" for the task's loss.
+            metrics: "auto" for the task's metrics.
+            jit_compile: compile the training step with XLA (default True).
+        """
+        self._pending_schedule = None
+        if isinstance(optimizer, str) and optimizer == "auto":
+            peak = learning_rate or self.default_learning_rate
+            schedule = WarmupDecay(peak, 0, 0, decay="constant")
+            self._pending_schedule = schedule
+            optimizer = AdamW(learning_rate=schedule)
+        self._uses_task_loss = False
+        if isinstance(loss, str) and loss == "auto":
+            loss = self.default_loss()
+            self._uses_task_loss = loss is None
+        if isinstance(metrics, str) and metrics == "auto":
+            metrics = self.default_metrics()
+        super().compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            jit_compile=jit_compile,
+            **kwargs,
+        )
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if not getattr(self, "_uses_task_loss", False):
+            return super().compute_loss(
+                x, y, y_pred, sample_weight, training=training
+            )
+        loss = self.task_loss(y, y_pred, sample_weight)
+        for extra in self.losses:
+            loss = loss + self._aggregate_additional_loss(extra)
+        return loss
+
+    # ------------------------------------------------------ fit/evaluate --
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        steps_per_epoch=None,
+        validation_data=None,
+        **kwargs,
+    ):
+        x = self._checked_data(x)
+        if validation_data is not None and not isinstance(
+            validation_data, tuple
+        ):
+            validation_data = self._checked_data(validation_data)
+        self._size_pending_schedule(x, batch_size, epochs, steps_per_epoch)
+        return super().fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=validation_data,
+            **kwargs,
+        )
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(self._checked_data(x), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._checked_data(x), *args, **kwargs)
+
+    def _checked_data(self, data):
+        """Checks keys and token ids of dicts and datasets of inputs."""
+        name = type(self).__name__
+        vocabulary_size = self.backbone.vocabulary_size
+        if isinstance(data, tf.data.Dataset):
+            spec = data.element_spec
+            features = spec[0] if isinstance(spec, tuple) else spec
+            input_checks.check_input_keys(name, features, self.input_keys)
+
+            def check(*element):
+                features = element[0]
+                checks = input_checks.assert_token_ids_in_graph(
+                    features["token_ids"], vocabulary_size
+                )
+                with tf.control_dependencies(checks):
+                    features = dict(features)
+                    features["token_ids"] = tf.identity(features["token_ids"])
+                if len(element) > 1:
+                    return (features,) + tuple(element[1:])
+                return features
+
+            return data.map(check, num_parallel_calls=tf.data.AUTOTUNE)
+        if isinstance(data, dict):
+            input_checks.check_input_keys(name, data, self.input_keys)
+            input_checks.check_token_ids(
+                name, data["token_ids"], vocabulary_size
+            )
+        return data
+
+    def _size_pending_schedule(self, x, batch_size, epochs, steps_per_epoch):
+        """Sizes the default schedule's warmup and decay on the first fit."""
+        schedule = getattr(self, "_pending_schedule", None)
+        if schedule is None:
+            return
+        self._pending_schedule = None
+        steps = steps_per_epoch
+        if steps is None and isinstance(x, tf.data.Dataset):
+            cardinality = int(x.cardinality())
+            steps = cardinality if cardinality > 0 else None
+        elif steps is None and isinstance(x, dict):
+            count = len(np.asarray(x["token_ids"]))
+            steps = math.ceil(count / (batch_size or 32))
+        if steps is None:
+            print(
+                f"{type(self).__name__}: the dataset size is unknown, so the "
+                f"default learning rate stays constant at "
+                f"{schedule.peak_learning_rate}. Pass steps_per_epoch to fit "
+                f"for warmup and decay."
+            )
+            return
+        total = steps * epochs
+        schedule.total_steps = total
+        schedule.warmup_steps = int(WARMUP_FRACTION * total)
+        schedule.decay = "linear"
+
+    # ------------------------------------------------------------ config --
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
