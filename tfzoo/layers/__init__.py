@@ -7,6 +7,7 @@ from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.sinusoidal_position_embedding import (
     SinusoidalPositionEmbedding,
 )
+from tfzoo.layers.span_head import SpanHead
 from tfzoo.layers.token_and_position_embedding import (
     TokenAndPositionEmbedding,
 )

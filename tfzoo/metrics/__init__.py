@@ -1,1 +1,3 @@
 """Metrics."""
+
+from tfzoo.metrics.masked_accuracy import MaskedAccuracy

@@ -1,5 +1,12 @@
 """Backbones and task models."""
 
 from tfzoo.models.backbone import Backbone
-from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert import (
+    BertBackbone,
+    BertClassifier,
+    BertMaskedLM,
+    BertPretrainer,
+    BertQuestionAnswerer,
+    BertTokenClassifier,
+)
 from tfzoo.models.task import Task

@@ -2,6 +2,7 @@
 
 import inspect
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -12,6 +13,14 @@ from tfzoo.training.adamw import AdamW
 from tfzoo.training.schedules import WarmupDecay
 
 WARMUP_FRACTION = 0.1
+
+# Tasks that read only the sequence output leave the pooler without
+# gradients by design; Keras would warn about that on every fit.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Gradients do not exist for variables "
+    r"\['[\w/]*pooler/kernel', '[\w/]*pooler/bias'\]",
+)
 
 
 class Task(keras.Model):
