@@ -107,10 +107,13 @@ class Task(keras.Model):
             self._pending_schedule = schedule
             optimizer = AdamW(learning_rate=schedule)
         self._uses_task_loss = False
+        self._auto_arguments = []
         if isinstance(loss, str) and loss == "auto":
+            self._auto_arguments.append("loss")
             loss = self.default_loss()
             self._uses_task_loss = loss is None
         if isinstance(metrics, str) and metrics == "auto":
+            self._auto_arguments.append("metrics")
             metrics = self.default_metrics()
         super().compile(
             optimizer=optimizer,
@@ -119,6 +122,21 @@ class Task(keras.Model):
             jit_compile=jit_compile,
             **kwargs,
         )
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config:
+            config["auto_arguments"] = list(self._auto_arguments)
+        return config
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded model as it was compiled before saving."""
+        config = keras.saving.deserialize_keras_object(config)
+        for argument in config.pop("auto_arguments", []):
+            config[argument] = "auto"
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True

@@ -1,0 +1,160 @@
+"""A small shared harness: every layer and model gets the same checks.
+
+`run_layer_test` and `run_model_test` check config and `.keras` round trips,
+weights-only round trips, XLA against eager execution, and mixed precision.
+"""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+XLA_TOLERANCE = 1e-5
+
+
+@keras.saving.register_keras_serializable(package="tfzoo_tests")
+class LayerHarnessModel(keras.Model):
+    """Wraps one layer so it can be saved as a `.keras` file.
+
+    `inputs` is a dict: "args" (list of tensors passed positionally) and
+    "kwargs" (dict of tensors passed by name). `call_kwargs` holds the
+    non-tensor call arguments.
+    """
+
+    def __init__(self, layer, call_kwargs=None, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.call_kwargs = dict(call_kwargs or {})
+
+    def call(self, inputs):
+        return self.layer(
+            *inputs["args"], **inputs["kwargs"], **self.call_kwargs
+        )
+
+    def get_config(self):
+        return {
+            "layer": keras.layers.serialize(self.layer),
+            "call_kwargs": self.call_kwargs,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        layer = keras.layers.deserialize(config.pop("layer"))
+        return cls(layer, **config)
+
+
+def to_numpy(structure):
+    return tf.nest.map_structure(lambda t: np.asarray(t), structure)
+
+
+def assert_all_close(actual, expected, atol=1e-6, rtol=1e-6):
+    tf.nest.map_structure(
+        lambda a, e: np.testing.assert_allclose(
+            np.asarray(a, "float64"), np.asarray(e, "float64"), atol=atol,
+            rtol=rtol,
+        ),
+        actual,
+        expected,
+    )
+
+
+def _saved_and_loaded(model):
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.keras")
+        model.save(path)
+        return keras.saving.load_model(path)
+
+
+def _weights_round_trip(model, fresh_model):
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.weights.h5")
+        model.save_weights(path)
+        fresh_model.load_weights(path)
+    return fresh_model
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    args,
+    kwargs=None,
+    call_kwargs=None,
+    expected_output_shape=None,
+    check_mixed_precision=True,
+):
+    """Runs the shared checks on one layer class; returns its output."""
+    kwargs = kwargs or {}
+    call_kwargs = call_kwargs or {}
+    inputs = {"args": list(args), "kwargs": dict(kwargs)}
+
+    layer = layer_cls(**init_kwargs)
+    model = LayerHarnessModel(layer, call_kwargs)
+    output = to_numpy(model(inputs))
+    if expected_output_shape is not None:
+        shapes = tf.nest.map_structure(lambda t: tuple(t.shape), output)
+        assert shapes == expected_output_shape, shapes
+
+    # get_config / from_config round trip, same weights, same output.
+    config = layer.get_config()
+    rebuilt = layer_cls.from_config(config)
+    assert rebuilt.get_config() == config
+    rebuilt_model = LayerHarnessModel(rebuilt, call_kwargs)
+    rebuilt_model(inputs)
+    rebuilt.set_weights(layer.get_weights())
+    assert_all_close(rebuilt_model(inputs), output)
+
+    # .keras file round trip.
+    assert_all_close(_saved_and_loaded(model)(inputs), output)
+
+    # XLA and eager agree.
+    compiled = tf.function(lambda x: model(x), jit_compile=True)
+    assert_all_close(compiled(inputs), output, atol=XLA_TOLERANCE,
+                     rtol=XLA_TOLERANCE)
+
+    if check_mixed_precision:
+        run_mixed_precision_check(layer_cls, init_kwargs, inputs, call_kwargs)
+    return output
+
+
+def run_mixed_precision_check(layer_cls, init_kwargs, inputs, call_kwargs):
+    """Under mixed_bfloat16: float32 variables, finite low-precision output."""
+    layer = layer_cls(**init_kwargs, dtype="mixed_bfloat16")
+    output = LayerHarnessModel(layer, call_kwargs)(inputs)
+    for variable in layer.weights:
+        assert variable.dtype == "float32", variable.path
+    for tensor in tf.nest.flatten(output):
+        if tensor.dtype.is_floating:
+            assert tensor.dtype in (tf.bfloat16, tf.float32), tensor.dtype
+            assert np.all(np.isfinite(np.asarray(tensor, "float32")))
+    for sublayer in layer._flatten_layers():
+        if isinstance(sublayer, keras.layers.LayerNormalization):
+            # Keras' LayerNormalization upcasts to float32 internally.
+            assert sublayer.variable_dtype == "float32"
+
+
+def run_model_test(model_fn, inputs):
+    """Shared checks for a backbone or task built by `model_fn()`."""
+    model = model_fn()
+    output = to_numpy(model(inputs))
+
+    config = model.get_config()
+    rebuilt = type(model).from_config(config)
+    rebuilt(inputs)
+    rebuilt.set_weights(model.get_weights())
+    assert_all_close(rebuilt(inputs), output)
+
+    assert_all_close(_saved_and_loaded(model)(inputs), output)
+
+    fresh = model_fn()
+    before = tf.nest.flatten(to_numpy(fresh(inputs)))[0]
+    assert not np.allclose(before, tf.nest.flatten(output)[0]), (
+        "a freshly built model should differ before loading weights"
+    )
+    assert_all_close(_weights_round_trip(model, fresh)(inputs), output)
+
+    compiled = tf.function(lambda x: model(x), jit_compile=True)
+    assert_all_close(compiled(inputs), output, atol=XLA_TOLERANCE,
+                     rtol=XLA_TOLERANCE)
+    return output
