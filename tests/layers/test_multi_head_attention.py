@@ -61,7 +61,7 @@ def test_cached_decoding_equals_full_sequence():
     layer = MultiHeadAttention(HEADS, HIDDEN // HEADS)
     x = random_sequence()
     full = layer(x, use_causal_mask=True).numpy()
-    cache = tf.zeros((BATCH, 2, LENGTH, HEADS, HIDDEN // HEADS))
+    cache = tf.zeros((BATCH, 2, HEADS, LENGTH, HIDDEN // HEADS))
     # Prefill the first two positions, then decode one position at a time.
     prefix, cache = layer(
         x[:, :2], use_causal_mask=True, cache=cache, cache_update_index=0
@@ -83,7 +83,7 @@ def test_ready_made_cross_attention_cache_equals_projection():
     query, source = random_sequence(2), random_sequence(5, seed=3)
     direct = layer(query, value=source).numpy()
     key_value = layer._project(source, slice(1, 3))
-    cache = tf.transpose(key_value, [0, 2, 1, 3, 4])
+    cache = tf.transpose(key_value, [1, 0, 2, 3, 4])
     cached, _ = layer(query, cache=cache)
     np.testing.assert_allclose(cached.numpy(), direct, atol=1e-5)
 

@@ -48,7 +48,7 @@ def test_cached_decoding_equals_full_sequence(normalize_first):
     )
     x, source = sequence(), sequence(3, seed=4)
     full = block(x, encoder_sequence=source).numpy()
-    cache = tf.zeros((BATCH, 2, LENGTH, HEADS, HIDDEN // HEADS))
+    cache = tf.zeros((BATCH, 2, HEADS, LENGTH, HIDDEN // HEADS))
     steps = []
     for index in range(LENGTH):
         step, cache = block(

@@ -1,5 +1,6 @@
 """Transformer building blocks, one concept a file."""
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.masked_lm_head import MaskedLMHead
 from tfzoo.layers.multi_head_attention import MultiHeadAttention

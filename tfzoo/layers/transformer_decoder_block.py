@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.multi_head_attention import MultiHeadAttention
 from tfzoo.layers.transformer_encoder_block import check_heads_divide_hidden
@@ -23,7 +24,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         encoder_sequence: `[batch, source_length, hidden]`, needed when
             `use_cross_attention=True`.
         encoder_padding_mask: optional `[batch, source_length]`.
-        cache: optional `[batch, 2, max_length, num_heads, head_dim]`
+        cache: optional `[batch, 2, num_heads, max_length, head_dim]`
             self-attention keys and values; `inputs` are then the positions
             starting at `cache_update_index`.
         cache_update_index: int scalar, the position of `inputs[:, 0]`.
@@ -102,7 +103,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         sublayers += [self.feed_forward, self.feed_forward_norm]
         for layer in sublayers:
             layer.build(input_shape)
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = Dropout(
             self.dropout, dtype=self.dtype_policy
         )
         self.built = True

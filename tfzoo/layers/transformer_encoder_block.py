@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.multi_head_attention import MultiHeadAttention
 
@@ -93,10 +94,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
             dtype=policy,
             name="feed_forward_norm",
         )
-        self.attention_dropout_layer = keras.layers.Dropout(
+        self.attention_dropout_layer = Dropout(
             self.dropout, dtype=policy
         )
-        self.feed_forward_dropout_layer = keras.layers.Dropout(
+        self.feed_forward_dropout_layer = Dropout(
             self.dropout, dtype=policy
         )
         for layer in (

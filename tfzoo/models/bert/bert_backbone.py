@@ -2,6 +2,7 @@
 
 import keras
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.token_and_position_embedding import (
     TokenAndPositionEmbedding,
 )
@@ -78,7 +79,7 @@ class BertBackbone(Backbone):
         self.embeddings_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_norm"
         )
-        self.embeddings_dropout = keras.layers.Dropout(
+        self.embeddings_dropout = Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
         self.transformer_layers = [

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
 from tfzoo.models.task import Task
 
@@ -40,7 +41,7 @@ class BertClassifier(Task):
             )
         # === Layers ===
         self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = Dropout(
             dropout, dtype=backbone.dtype_policy, name="output_dropout"
         )
         self.output_dense = keras.layers.Dense(

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfzoo.layers.dropout import Dropout
 from tfzoo.metrics.masked_accuracy import MaskedAccuracy
 from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
 from tfzoo.models.task import Task
@@ -42,7 +43,7 @@ class BertTokenClassifier(Task):
             )
         # === Layers ===
         self.backbone = backbone
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = Dropout(
             dropout, dtype=backbone.dtype_policy, name="output_dropout"
         )
         self.output_dense = keras.layers.Dense(

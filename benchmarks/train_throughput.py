@@ -1,0 +1,264 @@
+"""Training throughput of BertClassifier against keras-hub and transformers.
+
+Trains a sequence classifier on random tokens with `model.fit` (tfzoo and
+keras-hub, both XLA-compiled with AdamW) and with a plain PyTorch loop
+(transformers, when installed), all in this one run, and prints tokens/s,
+the ratios to tfzoo, and model-FLOPs utilisation against a matmul peak
+measured here.
+
+    python benchmarks/train_throughput.py            # bert_mini, batch 32
+    python benchmarks/train_throughput.py --steps 10 --repeats 1
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tfzoo  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="bert_mini")
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--sequence_length", type=int, default=128)
+    parser.add_argument("--num_classes", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=10,
+                        help="timed training steps per framework and round")
+    parser.add_argument("--repeats", type=int, default=6,
+                        help="rounds; each framework runs once a round")
+    parser.add_argument("--warmup_steps", type=int, default=3,
+                        help="untimed steps first (XLA compilation)")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["keras_hub", "transformers"],
+                        help="anchors to leave out")
+    return parser.parse_args()
+
+
+def measure_matmul_peak(size=2048, repeats=10):
+    """Best observed float32 matmul rate in FLOP/s on this machine."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(lambda x, y: tf.matmul(x, y))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def training_flops_per_token(config, sequence_length):
+    """Forward + backward (3x forward) FLOPs per token of the encoder."""
+    hidden, inner = config["hidden_dim"], config["intermediate_dim"]
+    per_layer = (
+        2 * 4 * hidden * hidden  # q, k, v and output projections
+        + 2 * 2 * hidden * inner  # feed-forward
+        + 2 * 2 * sequence_length * hidden  # scores and weighted values
+    )
+    return 3 * config["num_layers"] * per_layer
+
+
+def random_batches(args, vocabulary_size, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (args.batch_size, args.sequence_length)
+    features = {
+        "token_ids": rng.integers(1, vocabulary_size, shape).astype("int32"),
+        "segment_ids": np.zeros(shape, "int32"),
+        "padding_mask": np.ones(shape, "int32"),
+    }
+    labels = rng.integers(0, args.num_classes, args.batch_size)
+    return features, labels
+
+
+def keras_fit_runner(model, features, labels, args):
+    """Returns `run(steps)`, which trains `model` with `fit` for `steps`."""
+    dataset = (
+        tf.data.Dataset.from_tensors((features, labels)).repeat().prefetch(2)
+    )
+
+    def run(steps):
+        model.fit(dataset, steps_per_epoch=steps, verbose=0, shuffle=False)
+
+    return run
+
+
+def tfzoo_runner(config, args):
+    keras.utils.set_random_seed(0)
+    model = tfzoo.models.BertClassifier(
+        tfzoo.models.BertBackbone(**config), num_classes=args.num_classes
+    )
+    model.compile(jit_compile=True)
+    features, labels = random_batches(args, config["vocabulary_size"])
+    return keras_fit_runner(model, features, labels, args)
+
+
+def keras_hub_runner(config, args, jit_compile="auto"):
+    """keras-hub's classifier; "auto" is its default (no XLA on CPU)."""
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=config["vocabulary_size"],
+        num_layers=config["num_layers"],
+        num_heads=config["num_heads"],
+        hidden_dim=config["hidden_dim"],
+        intermediate_dim=config["intermediate_dim"],
+        max_sequence_length=config["max_sequence_length"],
+        num_segments=config["num_segments"],
+    )
+    model = keras_hub.models.BertTextClassifier(
+        backbone, num_classes=args.num_classes, preprocessor=None
+    )
+    model.compile(
+        optimizer=tfzoo.training.AdamW(learning_rate=5e-5),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+        jit_compile=jit_compile,
+    )
+    features, labels = random_batches(args, config["vocabulary_size"])
+    return keras_fit_runner(model, features, labels, args)
+
+
+def transformers_runner(config, args):
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    hf_config = transformers.BertConfig(
+        vocab_size=config["vocabulary_size"],
+        hidden_size=config["hidden_dim"],
+        num_hidden_layers=config["num_layers"],
+        num_attention_heads=config["num_heads"],
+        intermediate_size=config["intermediate_dim"],
+        max_position_embeddings=config["max_sequence_length"],
+        type_vocab_size=config["num_segments"],
+        num_labels=args.num_classes,
+    )
+    model = transformers.BertForSequenceClassification(hf_config)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5,
+                                  weight_decay=0.01)
+    features, labels = random_batches(args, config["vocabulary_size"])
+    batch = {
+        "input_ids": torch.tensor(features["token_ids"], dtype=torch.long),
+        "token_type_ids": torch.tensor(features["segment_ids"],
+                                       dtype=torch.long),
+        "attention_mask": torch.tensor(features["padding_mask"]),
+        "labels": torch.tensor(labels, dtype=torch.long),
+    }
+
+    def run(steps):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    return run
+
+
+def process_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_interleaved(runners, args):
+    """Wall and CPU seconds per step for each runner, per round.
+
+    This machine's virtual CPUs stall now and then, so the frameworks take
+    turns, one block each per round, and ratios are computed within rounds.
+    """
+    for name, run in runners.items():
+        print(f"warming up {name} ...", flush=True)
+        run(args.warmup_steps)
+    wall = {name: [] for name in runners}
+    cpu = {name: [] for name in runners}
+    for round_index in range(args.repeats):
+        for name, run in runners.items():
+            start, start_cpu = time.perf_counter(), process_cpu_seconds()
+            run(args.steps)
+            wall[name].append((time.perf_counter() - start) / args.steps)
+            cpu[name].append(
+                (process_cpu_seconds() - start_cpu) / args.steps
+            )
+        print(f"round {round_index + 1}/{args.repeats} done", flush=True)
+    return wall, cpu
+
+
+def main():
+    args = parse_args()
+    config = dict(tfzoo.models.BertBackbone.presets[args.preset])
+    tokens_per_step = args.batch_size * args.sequence_length
+    flops_per_token = training_flops_per_token(config, args.sequence_length)
+
+    print(f"Measuring the float32 matmul peak ...", flush=True)
+    peak = measure_matmul_peak()
+    print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s")
+    print(
+        f"config: {args.preset} (vocabulary {config['vocabulary_size']}), "
+        f"batch {args.batch_size}, sequence {args.sequence_length}, "
+        f"{args.repeats} rounds x {args.steps} timed steps\n"
+    )
+
+    setups = {"tfzoo": tfzoo_runner}
+    if "keras_hub" not in args.skip:
+        setups["keras-hub (default)"] = keras_hub_runner
+        setups["keras-hub (XLA forced)"] = (
+            lambda c, a: keras_hub_runner(c, a, jit_compile=True)
+        )
+    if "transformers" not in args.skip:
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+
+            setups["transformers-pytorch"] = transformers_runner
+        except ImportError:
+            print("transformers/torch not installed: skipping that anchor "
+                  "(pip install torch==2.13.0 transformers)")
+
+    runners = {name: setup(config, args) for name, setup in setups.items()}
+    wall, cpu = measure_interleaved(runners, args)
+    cores = os.cpu_count()
+
+    print(
+        f"\n{'framework':<24}{'tokens/s':>10}{'best':>8}{'MFU':>7}"
+        f"{'tfzoo is':>10}{'CPU-time tokens/s':>19}{'tfzoo is':>10}"
+    )
+    for name in runners:
+        median = tokens_per_step / statistics.median(wall[name])
+        best = tokens_per_step / min(wall[name])
+        mfu = median * flops_per_token / peak
+        cpu_rate = cores * tokens_per_step / statistics.median(cpu[name])
+        wall_ratio = statistics.median(
+            theirs / ours for ours, theirs in zip(wall["tfzoo"], wall[name])
+        )
+        cpu_ratio = statistics.median(
+            theirs / ours for ours, theirs in zip(cpu["tfzoo"], cpu[name])
+        )
+        print(
+            f"{name:<24}{median:>10.0f}{best:>8.0f}{mfu:>7.1%}"
+            f"{wall_ratio:>9.2f}x{cpu_rate:>19.0f}{cpu_ratio:>9.2f}x"
+        )
+    print(
+        "\ntokens/s: wall clock, median over rounds; best: fastest round; "
+        "MFU: median tokens/s x model FLOPs per token / matmul peak; "
+        "tfzoo is: median over rounds of the other's time per step over "
+        "tfzoo's in the same round. CPU-time tokens/s: tokens per CPU-second "
+        f"of this process x {cores} cores, which ignores stalls of the "
+        "virtual CPUs but counts threads that spin while waiting."
+    )
+
+if __name__ == "__main__":
+    main()
