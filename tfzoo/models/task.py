@@ -32,6 +32,11 @@ class Task(keras.Model):
     `fit`, `evaluate` and `predict` check input keys and token ids before
     any data reaches the compiled step.
 
+    With a `preprocessor`, the same methods take raw data (e.g. lists of
+    strings and labels, or a `tf.data.Dataset` of batches of them): the
+    preprocessor runs in `tf.data`, in parallel and prefetched, before the
+    XLA step.
+
     Subclasses set `backbone_class`, `extra_input_keys` (inputs beyond the
     backbone's), `default_learning_rate`, and implement `default_loss` and
     `default_metrics`. A task whose loss needs several outputs returns None
@@ -41,6 +46,10 @@ class Task(keras.Model):
     backbone_class = None
     extra_input_keys = ()
     default_learning_rate = 5e-5
+
+    def __init__(self, *args, preprocessor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.preprocessor = preprocessor
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -162,15 +171,26 @@ class Task(keras.Model):
         validation_data=None,
         **kwargs,
     ):
+        sample_weight = kwargs.pop("sample_weight", None)
+        if self.preprocessor is not None:
+            x = self._preprocessed(
+                x, y, sample_weight, batch_size, kwargs.pop("shuffle", True)
+            )
+            y = sample_weight = batch_size = None
+            if validation_data is not None:
+                validation_data = self._preprocessed(
+                    *_unpack(validation_data), batch_size=None, shuffle=False
+                )
         x = self._checked_data(x)
-        if validation_data is not None and not isinstance(
-            validation_data, tuple
-        ):
+        if isinstance(validation_data, tf.data.Dataset):
             validation_data = self._checked_data(validation_data)
         self._size_pending_schedule(x, batch_size, epochs, steps_per_epoch)
+        if isinstance(x, tf.data.Dataset):
+            kwargs["shuffle"] = False  # a dataset shuffles itself
         return super().fit(
             x,
             y,
+            sample_weight=sample_weight,
             batch_size=batch_size,
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
@@ -178,11 +198,51 @@ class Task(keras.Model):
             **kwargs,
         )
 
-    def evaluate(self, x=None, *args, **kwargs):
-        return super().evaluate(self._checked_data(x), *args, **kwargs)
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        if self.preprocessor is not None:
+            x = self._preprocessed(
+                x, y, kwargs.pop("sample_weight", None), batch_size, False
+            )
+            y = batch_size = None
+        return super().evaluate(
+            self._checked_data(x), y, batch_size=batch_size, **kwargs
+        )
 
-    def predict(self, x, *args, **kwargs):
-        return super().predict(self._checked_data(x), *args, **kwargs)
+    def predict(self, x, batch_size=None, **kwargs):
+        if self.preprocessor is not None:
+            x = self._preprocessed(x, None, None, batch_size, False)
+            batch_size = None
+        return super().predict(
+            self._checked_data(x), batch_size=batch_size, **kwargs
+        )
+
+    def _preprocessed(self, x, y=None, sample_weight=None, batch_size=None,
+                      shuffle=False):
+        """Raw data to a dataset of model inputs, via the preprocessor.
+
+        A `tf.data.Dataset` must yield batches of raw data; other data
+        (lists or arrays of strings, and labels) is batched here, keeping
+        the last partial batch: nothing is dropped.
+        """
+        if isinstance(x, tf.data.Dataset):
+            dataset = x
+        else:
+            if isinstance(x, tuple):
+                x = {"text": x[0], "text_pair": x[1]}
+            element = tuple(
+                item for item in (x, y, sample_weight) if item is not None
+            )
+            dataset = tf.data.Dataset.from_tensor_slices(element)
+            if shuffle:
+                dataset = dataset.shuffle(
+                    int(dataset.cardinality()), reshuffle_each_iteration=True
+                )
+            dataset = dataset.batch(batch_size or 32)
+        dataset = dataset.map(
+            lambda *element: self.preprocessor(*element),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
     def _checked_data(self, data):
         """Checks keys and token ids of dicts and datasets of inputs."""
@@ -242,14 +302,29 @@ class Task(keras.Model):
     # ------------------------------------------------------------ config --
 
     def get_config(self):
-        return {
+        config = {
             "backbone": keras.layers.serialize(self.backbone),
             "name": self.name,
             "trainable": self.trainable,
         }
+        if self.preprocessor is not None:
+            config["preprocessor"] = keras.layers.serialize(self.preprocessor)
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.layers.deserialize(config["backbone"])
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = keras.layers.deserialize(
+                config["preprocessor"]
+            )
         return cls(**config)
+
+
+def _unpack(data):
+    """`(x, y)` or `(x, y, sample_weight)` validation data as a triple."""
+    if isinstance(data, tf.data.Dataset):
+        return data, None, None
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    return x, y, sample_weight

@@ -1,0 +1,42 @@
+import os
+
+import pytest
+
+from tfzoo.data import sample_names
+from tfzoo.data import sample_path
+
+DATA_FILES = [
+    "ner_test.conll",
+    "ner_train.conll",
+    "pretrain_corpus.txt",
+    "qa_test.json",
+    "qa_train.json",
+    "sentiment_pairs_test.jsonl",
+    "sentiment_pairs_train.jsonl",
+    "sentiment_test.jsonl",
+    "sentiment_train.jsonl",
+]
+
+
+@pytest.mark.parametrize("name", DATA_FILES)
+def test_every_bundled_file_has_an_absolute_existing_path(name):
+    path = sample_path(name)
+    assert os.path.isabs(path)
+    assert os.path.isfile(path)
+    assert os.path.basename(path) == name
+
+
+def test_names_list_the_data_files_and_the_readme():
+    assert sample_names() == sorted(DATA_FILES + ["README.md"])
+
+
+def test_unknown_name_lists_the_available_samples():
+    with pytest.raises(
+        FileNotFoundError, match="'sentiment.jsonl'.*sentiment_train.jsonl"
+    ):
+        sample_path("sentiment.jsonl")
+
+
+def test_paths_outside_the_samples_folder_are_refused():
+    with pytest.raises(FileNotFoundError, match="Available samples"):
+        sample_path("../samples.py")

@@ -1,0 +1,37 @@
+"""Dataset readers that run before tf.data: plain Python lists out.
+
+Readers for classification (JSONL/CSV/TSV), CoNLL tagging, SQuAD question
+answering and plain-text corpora. Each raises ValueError naming the file
+and line of bad data, and returns a `ReadReport` of any skipped records.
+
+>>> from tfzoo.data import label_vocabulary, read_classification_file
+>>> from tfzoo.data import sample_path
+>>> path = sample_path("sentiment_train.jsonl")
+>>> examples, report = read_classification_file(path)
+>>> len(examples["text"]), label_vocabulary(examples["label"])
+(480, ['negative', 'positive'])
+"""
+
+from tfzoo.data.classification_reader import encode_labels
+from tfzoo.data.classification_reader import label_vocabulary
+from tfzoo.data.classification_reader import read_classification_file
+from tfzoo.data.conll_reader import read_conll
+from tfzoo.data.read_report import ReadReport
+from tfzoo.data.samples import sample_names
+from tfzoo.data.samples import sample_path
+from tfzoo.data.squad_reader import read_squad
+from tfzoo.data.text_corpus import read_text_corpus
+from tfzoo.data.text_corpus import stdlib_docstrings_corpus
+
+__all__ = [
+    "ReadReport",
+    "encode_labels",
+    "label_vocabulary",
+    "read_classification_file",
+    "read_conll",
+    "read_squad",
+    "read_text_corpus",
+    "sample_names",
+    "sample_path",
+    "stdlib_docstrings_corpus",
+]

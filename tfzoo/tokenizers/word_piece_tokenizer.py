@@ -1,0 +1,200 @@
+"""BERT's WordPiece tokenizer, in-graph with TensorFlow and tf-text ops."""
+
+import os
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from tfzoo.tokenizers.bert_basic_tokenizer import bert_basic_tokenize
+
+BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def load_vocabulary(vocabulary):
+    """Returns the vocabulary as a list from a list or a `vocab.txt` path."""
+    if isinstance(vocabulary, (str, os.PathLike)):
+        path = os.fspath(vocabulary)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Vocabulary file {path!r} not found.")
+        with open(path, encoding="utf-8") as file:
+            vocabulary = [line.rstrip("\n").rstrip("\r") for line in file]
+        while vocabulary and vocabulary[-1] == "":
+            vocabulary.pop()
+    vocabulary = list(vocabulary)
+    if not vocabulary:
+        raise ValueError("The vocabulary is empty.")
+    seen = set()
+    for index, token in enumerate(vocabulary):
+        if token in seen:
+            raise ValueError(
+                f"The vocabulary lists {token!r} twice (again at line "
+                f"{index + 1}); every token must be unique."
+            )
+        seen.add(token)
+    return vocabulary
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class WordPieceTokenizer(keras.layers.Layer):
+    """Splits text into WordPiece ids exactly as BERT's tokenizer does.
+
+    Runs in the graph (tf.data, `tf.function`, exported SavedModels) with
+    TensorFlow and tf-text ops only. Basic tokenization first: control
+    characters are removed, text splits on whitespace and punctuation, each
+    CJK ideograph is a word, and special tokens such as `[MASK]` written in
+    the text stay whole. With `lowercase=True` (uncased models) words are
+    lowercased and accents stripped. Then each word becomes the longest
+    matching vocabulary pieces (`##` marks a continuation); a word with no
+    match, or longer than `max_chars_per_word`, becomes `[UNK]`.
+
+    Args:
+        vocabulary: a `vocab.txt` path or a list of tokens, one id each.
+        lowercase: lowercase the text (uncased models).
+        strip_accents: strip accents; defaults to `lowercase`.
+        special_tokens: tokens that must be in the vocabulary and are kept
+            whole in the text. BERT's by default.
+        max_chars_per_word: longer words become `[UNK]`.
+
+    Example:
+
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...               "the", "play", "##ing", "!"]
+    >>> tokenizer = WordPieceTokenizer(vocabulary)
+    >>> tokenizer(["The playing!"]).to_list()
+    [[5, 6, 7, 8]]
+    >>> tokenizer.detokenize([[5, 6, 7, 8]]).numpy()
+    array([b'the playing !'], dtype=object)
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        lowercase=True,
+        strip_accents=None,
+        special_tokens=BERT_SPECIAL_TOKENS,
+        max_chars_per_word=100,
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "int32")
+        super().__init__(**kwargs)
+        self.vocabulary = load_vocabulary(vocabulary)
+        self.lowercase = lowercase
+        self.strip_accents = lowercase if strip_accents is None else strip_accents
+        self.special_tokens = list(special_tokens)
+        self.max_chars_per_word = max_chars_per_word
+        missing = [t for t in self.special_tokens if t not in self.vocabulary]
+        if missing:
+            raise ValueError(
+                f"The vocabulary lacks the special tokens {missing}. Add them "
+                f"(BERT vocabularies start with {list(BERT_SPECIAL_TOKENS)})."
+            )
+        self._token_to_id = {t: i for i, t in enumerate(self.vocabulary)}
+        for token in self.special_tokens:
+            name = token.strip("[]<>").lower()
+            setattr(self, f"{name}_token_id", self._token_to_id[token])
+        self.unknown_token = "[UNK]" if "[UNK]" in self.special_tokens else (
+            self.special_tokens[1]
+        )
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=self.vocabulary,
+            suffix_indicator="##",
+            max_bytes_per_word=4 * max_chars_per_word,
+            token_out_type=tf.int32,
+            unknown_token=self.unknown_token,
+            no_pretokenization=True,
+        )
+        self._vocabulary_tensor = tf.constant(self.vocabulary)
+        self.built = True
+
+    # ------------------------------------------------------------ lookup --
+
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def token_to_id(self, token):
+        if token not in self._token_to_id:
+            raise KeyError(f"{token!r} is not in the vocabulary.")
+        return self._token_to_id[token]
+
+    def id_to_token(self, token_id):
+        if not 0 <= token_id < len(self.vocabulary):
+            raise IndexError(
+                f"Token id {token_id} is outside the vocabulary "
+                f"[0, {len(self.vocabulary)})."
+            )
+        return self.vocabulary[token_id]
+
+    # ---------------------------------------------------------- tokenize --
+
+    def split_words(self, text):
+        """Basic tokenization: a string tensor to a ragged tensor of words.
+
+        Words longer than `max_chars_per_word` are replaced by `[UNK]`.
+        """
+        words = bert_basic_tokenize(
+            text, self.lowercase, self.strip_accents, self.special_tokens
+        )
+        too_long = (
+            tf.strings.length(words, unit="UTF8_CHAR")
+            > self.max_chars_per_word
+        )
+        return tf.ragged.map_flat_values(
+            lambda flat, long: tf.where(long, self.unknown_token, flat),
+            words,
+            too_long,
+        )
+
+    def tokenize(self, text):
+        """Strings `[batch]` (or a scalar) to ragged int32 ids."""
+        text = tf.convert_to_tensor(text)
+        if text.dtype != tf.string:
+            raise TypeError(
+                f"{type(self).__name__} takes strings, got {text.dtype}."
+            )
+        scalar = text.shape.rank == 0
+        if scalar:
+            text = text[None]
+        words = self.split_words(text)
+        pieces = self._wordpiece.tokenize(words.flat_values)
+        ids = words.with_flat_values(pieces).merge_dims(-2, -1)
+        return ids[0] if scalar else ids
+
+    def __call__(self, text, **kwargs):
+        if not isinstance(text, keras.KerasTensor):
+            text = tf.convert_to_tensor(text)
+        return super().__call__(text, **kwargs)
+
+    def call(self, text):
+        return self.tokenize(text)
+
+    def detokenize(self, ids):
+        """Ids (dense or ragged) to strings; `##` pieces join their word."""
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
+        tokens = tf.gather(self._vocabulary_tensor, ids)
+        keep = tf.not_equal(ids, self.pad_token_id)
+        tokens = tf.ragged.boolean_mask(tokens, keep)
+        text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+        return tf.strings.regex_replace(text, " ##", "")
+
+    def compute_output_spec(self, text):
+        return keras.KerasTensor(
+            tuple(text.shape) + (None,), dtype="int32", ragged=True
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": self.vocabulary,
+                "lowercase": self.lowercase,
+                "strip_accents": self.strip_accents,
+                "special_tokens": self.special_tokens,
+                "max_chars_per_word": self.max_chars_per_word,
+            }
+        )
+        return config
