@@ -22,9 +22,15 @@ from tfzoo.data.samples import sample_path
 from tfzoo.data.squad_reader import read_squad
 from tfzoo.data.text_corpus import read_text_corpus
 from tfzoo.data.text_corpus import stdlib_docstrings_corpus
+from tfzoo.data.tfds_loaders import DatasetNotPreparedError
+from tfzoo.data.tfds_loaders import SUPPORTED_TFDS_DATASETS
+from tfzoo.data.tfds_loaders import label_names as tfds_label_names
+from tfzoo.data.tfds_loaders import load_tfds
 
 __all__ = [
+    "DatasetNotPreparedError",
     "ReadReport",
+    "SUPPORTED_TFDS_DATASETS",
     "encode_labels",
     "label_vocabulary",
     "read_classification_file",
@@ -34,4 +40,6 @@ __all__ = [
     "sample_names",
     "sample_path",
     "stdlib_docstrings_corpus",
+    "load_tfds",
+    "tfds_label_names",
 ]

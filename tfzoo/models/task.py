@@ -230,18 +230,29 @@ class Task(keras.Model):
             if isinstance(x, tuple):
                 x = {"text": x[0], "text_pair": x[1]}
             element = tuple(
-                item for item in (x, y, sample_weight) if item is not None
+                {key: _as_tensor(value) for key, value in item.items()}
+                if isinstance(item, dict) else _as_tensor(item)
+                for item in (x, y, sample_weight) if item is not None
             )
+            if getattr(self.preprocessor, "changes_batch_size", False):
+                # E.g. QA windows: preprocess the in-memory data once, so
+                # the dataset of windows has a known size and shuffles.
+                element = _preprocess_in_chunks(self.preprocessor, element)
             dataset = tf.data.Dataset.from_tensor_slices(element)
             if shuffle:
                 dataset = dataset.shuffle(
                     int(dataset.cardinality()), reshuffle_each_iteration=True
                 )
-            dataset = dataset.batch(batch_size or 32)
+            dataset = dataset.ragged_batch(batch_size or 32)
+            if getattr(self.preprocessor, "changes_batch_size", False):
+                return dataset.prefetch(tf.data.AUTOTUNE)
         dataset = dataset.map(
             lambda *element: self.preprocessor(*element),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
+        if getattr(self.preprocessor, "changes_batch_size", False):
+            # Re-batch so that every batch has the same size.
+            dataset = dataset.unbatch().batch(batch_size or 32)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     def _checked_data(self, data):
@@ -320,6 +331,29 @@ class Task(keras.Model):
                 config["preprocessor"]
             )
         return cls(**config)
+
+
+def _as_tensor(values):
+    """Lists of lists (e.g. words per sentence) become ragged tensors."""
+    if isinstance(values, (list, tuple)) and values and isinstance(
+        values[0], (list, tuple)
+    ):
+        return tf.ragged.constant(values)
+    return values
+
+
+def _preprocess_in_chunks(preprocessor, element, chunk_size=256):
+    """Runs `preprocessor` eagerly over in-memory data, chunk by chunk."""
+    dataset = tf.data.Dataset.from_tensor_slices(element)
+    outputs = [
+        preprocessor(*chunk) for chunk in dataset.ragged_batch(chunk_size)
+    ]
+    if not isinstance(outputs[0], tuple):
+        outputs = [(output,) for output in outputs]
+    return tuple(
+        tf.nest.map_structure(lambda *parts: tf.concat(parts, 0), *column)
+        for column in zip(*outputs)
+    )
 
 
 def _unpack(data):

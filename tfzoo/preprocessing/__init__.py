@@ -1,6 +1,15 @@
-"""Packers and per-task preprocessors: raw text to model inputs."""
+"""Packers, maskers and per-task preprocessors: raw text to model inputs."""
 
 from tfzoo.preprocessing.bert_classifier_preprocessor import (
     BertClassifierPreprocessor,
 )
+from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
+    BertQuestionAnswererPreprocessor,
+)
+from tfzoo.preprocessing.bert_token_classifier_preprocessor import (
+    BertTokenClassifierPreprocessor,
+)
+from tfzoo.preprocessing.label_encoder import LabelEncoder
+from tfzoo.preprocessing.masked_lm_masker import MaskedLMMasker
 from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.preprocessing.next_sentence_pairs import make_next_sentence_pairs

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tfzoo.preprocessing.label_encoder import LabelEncoder
 from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
@@ -63,15 +64,7 @@ class BertClassifierPreprocessor(keras.layers.Layer):
             end_id=tokenizer.sep_token_id,
             pad_id=tokenizer.pad_token_id,
         )
-        self._label_table = None
-        if self.label_names is not None:
-            self._label_table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    [str(name) for name in self.label_names],
-                    tf.range(len(self.label_names), dtype=tf.int32),
-                ),
-                default_value=-1,
-            )
+        self.label_encoder = LabelEncoder(self.label_names)
         self.built = True
 
     def __call__(self, x, y=None, sample_weight=None):
@@ -84,43 +77,8 @@ class BertClassifierPreprocessor(keras.layers.Layer):
         ]
         features = self.packer(segments)
         if y is not None:
-            y = self.encode_labels(y)
+            y = self.label_encoder(y)
         return keras.utils.pack_x_y_sample_weight(features, y, sample_weight)
-
-    def encode_labels(self, y):
-        """Label names or ids to int32 ids, checked against the label set."""
-        y = tf.convert_to_tensor(y)
-        if y.dtype == tf.string:
-            if self._label_table is None:
-                raise ValueError(
-                    "Got string labels but no label_names; pass "
-                    "label_names=[...] to the preprocessor."
-                )
-            ids = self._label_table.lookup(y)
-            check = tf.debugging.Assert(
-                tf.reduce_all(ids >= 0),
-                [
-                    "Unknown label(s):",
-                    tf.boolean_mask(y, ids < 0),
-                    f"Known labels: {self.label_names}",
-                ],
-                summarize=5,
-            )
-        else:
-            ids = tf.cast(y, "int32")
-            if self.label_names is None:
-                return ids
-            count = len(self.label_names)
-            check = tf.debugging.Assert(
-                tf.reduce_all((ids >= 0) & (ids < count)),
-                [
-                    f"Label id(s) outside [0, {count}):",
-                    tf.boolean_mask(ids, (ids < 0) | (ids >= count)),
-                ],
-                summarize=5,
-            )
-        with tf.control_dependencies([check]):
-            return tf.identity(ids)
 
     def get_config(self):
         config = super().get_config()

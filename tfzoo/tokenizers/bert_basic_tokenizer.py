@@ -78,3 +78,44 @@ def bert_basic_tokenize(
     words = tf.ragged.map_flat_values(normalize, words)
     # A word made only of accents is empty now; BERT drops it.
     return tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
+
+
+def bert_basic_tokenize_with_offsets(
+    text, lowercase=True, strip_accents=None, special_tokens=()
+):
+    """Like `bert_basic_tokenize`, plus each word's byte span in `text`.
+
+    Returns `(words, starts, ends)`, ragged, with byte offsets into the
+    original text. Here control characters separate words instead of being
+    deleted, so a word with a control character inside (rare) splits where
+    `bert_basic_tokenize` would join it.
+
+    Example:
+
+    >>> words, starts, ends = bert_basic_tokenize_with_offsets(["Hi, yo"])
+    >>> words.to_list(), starts.to_list(), ends.to_list()
+    ([[b'hi', b',', b'yo']], [[0, 2, 4]], [[2, 3, 6]])
+    """
+    strip_accents = lowercase if strip_accents is None else strip_accents
+    kept = kept_word_pattern(special_tokens)
+    separators = (
+        f"{SEPARATOR_PATTERN}|{WHITESPACE_PATTERN}+|(?:{CONTROL_PATTERN})+"
+    )
+    words, starts, ends = tf_text.regex_split_with_offsets(
+        text,
+        delim_regex_pattern=f"{separators}|{kept}",
+        keep_delim_regex_pattern=kept,
+    )
+    normalized = bert_basic_tokenize(
+        words.flat_values, lowercase, strip_accents, special_tokens
+    )
+    # Each raw word normalises to at most one word; an empty result (only
+    # accents) is dropped, as in `bert_basic_tokenize`.
+    flat = tf.strings.reduce_join(normalized, axis=-1)
+    keep = tf.strings.length(flat) > 0
+    words = words.with_flat_values(flat)
+    return (
+        tf.ragged.boolean_mask(words, words.with_flat_values(keep)),
+        tf.ragged.boolean_mask(starts, starts.with_flat_values(keep)),
+        tf.ragged.boolean_mask(ends, ends.with_flat_values(keep)),
+    )

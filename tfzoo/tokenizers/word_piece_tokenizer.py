@@ -6,7 +6,10 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tfzoo.tokenizers.bert_basic_tokenizer import bert_basic_tokenize
+from tfzoo.tokenizers.bert_basic_tokenizer import (
+    bert_basic_tokenize,
+    bert_basic_tokenize_with_offsets,
+)
 
 BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -162,6 +165,52 @@ class WordPieceTokenizer(keras.layers.Layer):
         pieces = self._wordpiece.tokenize(words.flat_values)
         ids = words.with_flat_values(pieces).merge_dims(-2, -1)
         return ids[0] if scalar else ids
+
+    def tokenize_with_offsets(self, text):
+        """Ids plus each token's byte span `[start, end)` in the text.
+
+        Returns ragged `(ids, starts, ends)` for a string batch. A token
+        inside a word whose normalised form changed length (e.g. stripped
+        accents) gets clamped offsets; the word's first token starts at the
+        word's start and its last token ends at the word's end.
+        """
+        text = tf.convert_to_tensor(text)
+        words, word_starts, word_ends = bert_basic_tokenize_with_offsets(
+            text, self.lowercase, self.strip_accents, self.special_tokens
+        )
+        flat_words = words.flat_values
+        too_long = (
+            tf.strings.length(flat_words, unit="UTF8_CHAR")
+            > self.max_chars_per_word
+        )
+        flat_words = tf.where(too_long, self.unknown_token, flat_words)
+        pieces, piece_starts, piece_ends = (
+            self._wordpiece.tokenize_with_offsets(flat_words)
+        )
+        word_start = tf.cast(word_starts.flat_values, "int64")
+        word_end = tf.cast(word_ends.flat_values, "int64")
+        word_length = (word_end - word_start)[:, None]
+        starts = word_start[:, None] + tf.minimum(
+            tf.cast(piece_starts, "int64"), word_length
+        )
+        ends = word_start[:, None] + tf.minimum(
+            tf.cast(piece_ends, "int64"), word_length
+        )
+        # The first piece starts at the word start, the last ends at its end.
+        is_last = tf.equal(
+            tf.ragged.range(pieces.row_lengths()),
+            pieces.row_lengths()[:, None] - 1,
+        )
+        starts = tf.where(
+            tf.equal(tf.ragged.range(pieces.row_lengths()), 0),
+            word_start[:, None] + tf.zeros_like(starts), starts,
+        )
+        ends = tf.where(is_last, word_end[:, None] + tf.zeros_like(ends), ends)
+
+        def regroup(values):
+            return words.with_flat_values(values).merge_dims(-2, -1)
+
+        return regroup(pieces), regroup(starts), regroup(ends)
 
     def __call__(self, text, **kwargs):
         if not isinstance(text, keras.KerasTensor):

@@ -1,0 +1,142 @@
+"""Words and word labels to BertTokenClassifier inputs, and back."""
+
+import keras
+import tensorflow as tf
+
+from tfzoo.preprocessing.label_encoder import LabelEncoder
+from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
+
+IGNORE_LABEL = -100
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class BertTokenClassifierPreprocessor(keras.layers.Layer):
+    """Tokenizes pre-split words and aligns word labels to tokens.
+
+    Call it as `preprocessor(words, labels=None)` with ragged string words
+    `[batch, num_words]` (or a dict with `tokens`) and word labels of the
+    same shape (names, or ids). Each word's label goes to its first
+    sub-token; later sub-tokens, `[CLS]`, `[SEP]` and padding get -100,
+    which the model's loss and accuracy ignore. A word whose tokens fall
+    past `sequence_length` is cut off; `word_ids` tells which words made
+    it, and `word_predictions` maps token predictions back to words.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...               "anna", "visit", "##ed", "oslo"]
+    >>> preprocessor = BertTokenClassifierPreprocessor(
+    ...     WordPieceTokenizer(vocabulary), sequence_length=8,
+    ...     label_names=["O", "B-PER", "B-LOC"],
+    ... )
+    >>> words = tf.ragged.constant([["Anna", "visited", "Oslo"]])
+    >>> x, y = preprocessor(words, tf.ragged.constant([["B-PER", "O", "B-LOC"]]))
+    >>> x["token_ids"].numpy().tolist(), y.numpy().tolist()
+    ([[2, 5, 6, 7, 8, 3, 0, 0]], [[-100, 1, 0, -100, 2, -100, -100, -100]])
+    """
+
+    def __init__(
+        self, tokenizer, sequence_length=128, label_names=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.tokenizer = tokenizer
+        self.sequence_length = sequence_length
+        self.label_names = None if label_names is None else list(label_names)
+        self.label_encoder = LabelEncoder(self.label_names)
+        self.packer = MultiSegmentPacker(
+            sequence_length,
+            start_id=tokenizer.cls_token_id,
+            end_id=tokenizer.sep_token_id,
+            pad_id=tokenizer.pad_token_id,
+        )
+        self.built = True
+
+    def __call__(self, x, y=None, sample_weight=None):
+        return self.call(x, y, sample_weight)
+
+    def call(self, x, y=None, sample_weight=None):
+        tokens, first_piece_word_ids = self._tokenize_words(x)
+        features = self.packer(tokens)
+        if y is None:
+            return features
+        word_ids = self._pack_word_ids(first_piece_word_ids)
+        labels = self.label_encoder(_as_ragged(y))
+        dense_labels = labels.to_tensor(default_value=0)
+        token_labels = tf.gather(
+            dense_labels, tf.maximum(word_ids, 0), batch_dims=1
+        )
+        token_labels = tf.where(word_ids >= 0, token_labels, IGNORE_LABEL)
+        return keras.utils.pack_x_y_sample_weight(
+            features, token_labels, sample_weight
+        )
+
+    def word_ids(self, x):
+        """`[batch, sequence_length]`: the word index at each word's first
+        token, -1 at every other position."""
+        _, first_piece_word_ids = self._tokenize_words(x)
+        return self._pack_word_ids(first_piece_word_ids)
+
+    def word_predictions(self, token_logits, word_ids):
+        """Per-word label ids (ragged) from token logits and `word_ids`.
+
+        Words cut off by `sequence_length` are missing from the end.
+        """
+        predictions = tf.argmax(token_logits, axis=-1, output_type=tf.int32)
+        return tf.ragged.boolean_mask(predictions, word_ids >= 0)
+
+    def _tokenize_words(self, x):
+        words = _as_ragged(x["tokens"] if isinstance(x, dict) else x)
+        pieces = self.tokenizer.tokenize(words.flat_values)
+        # A word with no tokens (e.g. only control characters) becomes
+        # [UNK], so that every word keeps its label.
+        empty = tf.cast(tf.equal(pieces.row_lengths(), 0), "int64")
+        unknown = tf.RaggedTensor.from_row_lengths(
+            tf.fill([tf.reduce_sum(empty)], self.tokenizer.unk_token_id),
+            empty,
+        )
+        pieces = tf.concat([pieces, unknown], axis=1)
+        piece_counts = pieces.row_lengths()
+        word_index = tf.ragged.range(words.row_lengths()).flat_values
+        piece_word_index = tf.repeat(tf.cast(word_index, "int32"),
+                                     piece_counts)
+        is_first = tf.equal(tf.ragged.range(piece_counts).flat_values, 0)
+        tokens = words.with_flat_values(pieces).merge_dims(1, 2)
+        first_piece_word_ids = tokens.with_flat_values(
+            tf.where(is_first, piece_word_index, -1)
+        )
+        return tokens, first_piece_word_ids
+
+    def _pack_word_ids(self, first_piece_word_ids):
+        kept = first_piece_word_ids[:, : self.sequence_length - 2]
+        edge = tf.fill([kept.nrows(), 1], -1)
+        framed = tf.concat([edge, kept, edge], axis=1)
+        return framed.to_tensor(
+            default_value=-1, shape=[None, self.sequence_length]
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "tokenizer": keras.layers.serialize(self.tokenizer),
+                "sequence_length": self.sequence_length,
+                "label_names": self.label_names,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
+        return cls(**config)
+
+
+def _as_ragged(values):
+    if isinstance(values, tf.RaggedTensor):
+        return values
+    if isinstance(values, (list, tuple)):
+        return tf.ragged.constant(values)
+    return tf.RaggedTensor.from_tensor(tf.convert_to_tensor(values))
