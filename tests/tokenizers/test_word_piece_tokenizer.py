@@ -156,3 +156,22 @@ def test_bad_vocabularies_and_inputs(tmp_path):
         WordPieceTokenizer(str(tmp_path / "missing.txt"))
     with pytest.raises(TypeError, match="takes strings"):
         WordPieceTokenizer(SPECIALS + ["a"])(np.array([1, 2]))
+
+
+def test_invalid_utf8_is_a_clear_error(vocabulary_file):
+    tokenizer = WordPieceTokenizer(vocabulary_file)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not valid UTF-8"):
+        tokenizer(tf.constant([b"fine", b"\xff\xfe bad"]))
+
+
+def test_offsets_point_at_the_original_text(vocabulary_file):
+    tokenizer = WordPieceTokenizer(vocabulary_file)
+    texts = ["The café, playing!", "  Hello\tworld 你好 "]
+    ids, starts, ends = tokenizer.tokenize_with_offsets(texts)
+    assert ids.to_list() == tokenizer(texts).to_list()
+    pieces = [
+        [text.encode()[a:b].decode() for a, b in zip(row_a, row_b)]
+        for text, row_a, row_b in zip(texts, starts.to_list(), ends.to_list())
+    ]
+    assert pieces == [["The", "café", ",", "play", "ing", "!"],
+                      ["Hello", "world", "你", "好"]]

@@ -3,6 +3,10 @@
 from tfzoo.preprocessing.bert_classifier_preprocessor import (
     BertClassifierPreprocessor,
 )
+from tfzoo.preprocessing.bert_pretraining_preprocessors import (
+    BertMaskedLMPreprocessor,
+    BertPretrainerPreprocessor,
+)
 from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
     BertQuestionAnswererPreprocessor,
 )

@@ -38,6 +38,24 @@ def load_vocabulary(vocabulary):
     return vocabulary
 
 
+def check_utf8(text):
+    """Returns `text`, failing with a clear error if it is not UTF-8."""
+    repaired = tf.strings.unicode_transcode(
+        text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+    bad = tf.not_equal(repaired, text)
+    check = tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(bad)),
+        [
+            "Text is not valid UTF-8; decode or clean it before "
+            "tokenizing. First bad text:",
+            tf.boolean_mask(text, bad)[:1],
+        ],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(text)
+
+
 @keras.saving.register_keras_serializable(package="tfzoo")
 class WordPieceTokenizer(keras.layers.Layer):
     """Splits text into WordPiece ids exactly as BERT's tokenizer does.
@@ -161,6 +179,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         scalar = text.shape.rank == 0
         if scalar:
             text = text[None]
+        text = check_utf8(text)
         words = self.split_words(text)
         pieces = self._wordpiece.tokenize(words.flat_values)
         ids = words.with_flat_values(pieces).merge_dims(-2, -1)
@@ -174,7 +193,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         accents) gets clamped offsets; the word's first token starts at the
         word's start and its last token ends at the word's end.
         """
-        text = tf.convert_to_tensor(text)
+        text = check_utf8(tf.convert_to_tensor(text))
         words, word_starts, word_ends = bert_basic_tokenize_with_offsets(
             text, self.lowercase, self.strip_accents, self.special_tokens
         )
