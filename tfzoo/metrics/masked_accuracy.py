@@ -28,6 +28,7 @@ class MaskedAccuracy(keras.metrics.Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, "int32")
+        y_pred = tf.convert_to_tensor(y_pred)
         if y_true.shape.rank == y_pred.shape.rank:
             y_true = tf.squeeze(y_true, -1)
         predicted = tf.argmax(y_pred, axis=-1, output_type="int32")

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfzoo.preprocessing.label_encoder import LabelEncoder
-from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.preprocessing.preprocessor import Preprocessor
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
 
@@ -28,7 +28,7 @@ def split_text_inputs(x):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertClassifierPreprocessor(keras.layers.Layer):
+class BertClassifierPreprocessor(Preprocessor):
     """Tokenizes and packs a text or a text pair, and encodes labels.
 
     Call it as `preprocessor(x, y=None, sample_weight=None)`. `x` is a
@@ -54,21 +54,9 @@ class BertClassifierPreprocessor(keras.layers.Layer):
     def __init__(
         self, tokenizer, sequence_length=128, label_names=None, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.tokenizer = tokenizer
-        self.sequence_length = sequence_length
+        super().__init__(tokenizer, sequence_length, **kwargs)
         self.label_names = None if label_names is None else list(label_names)
-        self.packer = MultiSegmentPacker(
-            sequence_length,
-            start_id=tokenizer.cls_token_id,
-            end_id=tokenizer.sep_token_id,
-            pad_id=tokenizer.pad_token_id,
-        )
         self.label_encoder = LabelEncoder(self.label_names)
-        self.built = True
-
-    def __call__(self, x, y=None, sample_weight=None):
-        return self.call(x, y, sample_weight)
 
     def call(self, x, y=None, sample_weight=None):
         segments = [
@@ -84,15 +72,7 @@ class BertClassifierPreprocessor(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "tokenizer": keras.layers.serialize(self.tokenizer),
-                "sequence_length": self.sequence_length,
                 "label_names": self.label_names,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return cls(**config)

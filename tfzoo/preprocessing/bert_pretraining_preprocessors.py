@@ -3,13 +3,15 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.preprocessing.bert_classifier_preprocessor import split_text_inputs
+from tfzoo.preprocessing.bert_classifier_preprocessor import (
+    split_text_inputs,
+)
 from tfzoo.preprocessing.masked_lm_masker import MaskedLMMasker
-from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.preprocessing.preprocessor import Preprocessor
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
 
-class _MaskingPreprocessor(keras.layers.Layer):
+class _MaskingPreprocessor(Preprocessor):
     """Tokenize, pack, then mask: shared by the two pretraining tasks."""
 
     def __init__(
@@ -21,18 +23,10 @@ class _MaskingPreprocessor(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.tokenizer = tokenizer
-        self.sequence_length = sequence_length
+        super().__init__(tokenizer, sequence_length, **kwargs)
         self.mask_selection_rate = mask_selection_rate
         self.max_predictions = max_predictions
         self.seed = seed
-        self.packer = MultiSegmentPacker(
-            sequence_length,
-            start_id=tokenizer.cls_token_id,
-            end_id=tokenizer.sep_token_id,
-            pad_id=tokenizer.pad_token_id,
-        )
         self.masker = MaskedLMMasker(
             tokenizer.vocabulary_size(),
             tokenizer.mask_token_id,
@@ -45,10 +39,6 @@ class _MaskingPreprocessor(keras.layers.Layer):
             ),
             seed=seed,
         )
-        self.built = True
-
-    def __call__(self, x, y=None, sample_weight=None):
-        return self.call(x, y, sample_weight)
 
     def _masked_features(self, texts):
         segments = [self.tokenizer.tokenize(tf.convert_to_tensor(t))
@@ -67,20 +57,12 @@ class _MaskingPreprocessor(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "tokenizer": keras.layers.serialize(self.tokenizer),
-                "sequence_length": self.sequence_length,
                 "mask_selection_rate": self.mask_selection_rate,
                 "max_predictions": self.max_predictions,
                 "seed": self.seed,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -98,7 +80,7 @@ class BertMaskedLMPreprocessor(_MaskingPreprocessor):
     ...     WordPieceTokenizer(vocabulary), sequence_length=12,
     ...     max_predictions=3, seed=1)
     >>> x, ids, weights = preprocessor(["a b a b a b a b"])
-    >>> sorted(x), x["mask_positions"].shape, weights.numpy().sum()
+    >>> sorted(x), x["mask_positions"].shape, float(weights.numpy().sum())
     (['mask_positions', 'padding_mask', 'segment_ids', 'token_ids'], TensorShape([1, 3]), 1.0)
     """
 

@@ -3,16 +3,18 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.preprocessing.preprocessor import Preprocessor
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertQuestionAnswererPreprocessor(keras.layers.Layer):
+class BertQuestionAnswererPreprocessor(Preprocessor):
     """Packs `[CLS] question [SEP] context-window [SEP]`, window by window.
 
     A context too long for one sequence is cut into windows whose starts
     are `doc_stride` tokens apart, so every token appears in some window.
+    Questions keep at most `max_question_length` tokens (by default 64, or
+    half the sequence if that is less).
     Call it as `preprocessor(x, y=None)`: `x` is a dict of `question` and
     `context` string batches; `y` is a dict of `answer_start` (character
     offset in the context, as in SQuAD) and `answer_text`. It returns the
@@ -28,16 +30,16 @@ class BertQuestionAnswererPreprocessor(keras.layers.Layer):
     Example:
 
     >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-    ...               "who", "won", "?", "ada", "won", "the", "race", "."]
+    ...               "who", "won", "?", "ada", "the", "race", "."]
     >>> preprocessor = BertQuestionAnswererPreprocessor(
     ...     WordPieceTokenizer(vocabulary), sequence_length=10)
     >>> x, y = preprocessor(
     ...     {"question": ["Who won?"], "context": ["Ada won the race."]},
     ...     {"answer_start": [0], "answer_text": ["Ada"]})
-    >>> x["token_ids"].numpy().tolist()
-    [[2, 5, 6, 7, 3, 8, 6, 10, 11, 3]]
+    >>> x["token_ids"].numpy().tolist()  # two windows: 4 + 1 context tokens
+    [[2, 5, 6, 7, 3, 8, 6, 9, 10, 3], [2, 5, 6, 7, 3, 11, 3, 0, 0, 0]]
     >>> y["start_positions"].numpy().tolist(), y["end_positions"].numpy().tolist()
-    ([5], [5])
+    ([5, 0], [5, 0])
     """
 
     def __init__(
@@ -45,10 +47,12 @@ class BertQuestionAnswererPreprocessor(keras.layers.Layer):
         tokenizer,
         sequence_length=384,
         doc_stride=128,
-        max_question_length=64,
+        max_question_length=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(tokenizer, sequence_length, **kwargs)
+        if max_question_length is None:
+            max_question_length = min(64, sequence_length // 2)
         if max_question_length > sequence_length - 4:
             raise ValueError(
                 f"max_question_length ({max_question_length}) must leave "
@@ -57,21 +61,9 @@ class BertQuestionAnswererPreprocessor(keras.layers.Layer):
             )
         if doc_stride < 1:
             raise ValueError(f"doc_stride must be >= 1, got {doc_stride}.")
-        self.tokenizer = tokenizer
-        self.sequence_length = sequence_length
         self.doc_stride = doc_stride
         self.max_question_length = max_question_length
-        self.packer = MultiSegmentPacker(
-            sequence_length,
-            start_id=tokenizer.cls_token_id,
-            end_id=tokenizer.sep_token_id,
-            pad_id=tokenizer.pad_token_id,
-        )
         self.changes_batch_size = True
-        self.built = True
-
-    def __call__(self, x, y=None, sample_weight=None):
-        return self.call(x, y, sample_weight)
 
     def call(self, x, y=None, sample_weight=None):
         if sample_weight is not None:
@@ -200,16 +192,8 @@ class BertQuestionAnswererPreprocessor(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "tokenizer": keras.layers.serialize(self.tokenizer),
-                "sequence_length": self.sequence_length,
                 "doc_stride": self.doc_stride,
                 "max_question_length": self.max_question_length,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return cls(**config)

@@ -4,14 +4,14 @@ import keras
 import tensorflow as tf
 
 from tfzoo.preprocessing.label_encoder import LabelEncoder
-from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
+from tfzoo.preprocessing.preprocessor import Preprocessor
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
 IGNORE_LABEL = -100
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertTokenClassifierPreprocessor(keras.layers.Layer):
+class BertTokenClassifierPreprocessor(Preprocessor):
     """Tokenizes pre-split words and aligns word labels to tokens.
 
     Call it as `preprocessor(words, labels=None)` with ragged string words
@@ -40,21 +40,9 @@ class BertTokenClassifierPreprocessor(keras.layers.Layer):
     def __init__(
         self, tokenizer, sequence_length=128, label_names=None, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.tokenizer = tokenizer
-        self.sequence_length = sequence_length
+        super().__init__(tokenizer, sequence_length, **kwargs)
         self.label_names = None if label_names is None else list(label_names)
         self.label_encoder = LabelEncoder(self.label_names)
-        self.packer = MultiSegmentPacker(
-            sequence_length,
-            start_id=tokenizer.cls_token_id,
-            end_id=tokenizer.sep_token_id,
-            pad_id=tokenizer.pad_token_id,
-        )
-        self.built = True
-
-    def __call__(self, x, y=None, sample_weight=None):
-        return self.call(x, y, sample_weight)
 
     def call(self, x, y=None, sample_weight=None):
         tokens, first_piece_word_ids = self._tokenize_words(x)
@@ -120,18 +108,10 @@ class BertTokenClassifierPreprocessor(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "tokenizer": keras.layers.serialize(self.tokenizer),
-                "sequence_length": self.sequence_length,
                 "label_names": self.label_names,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return cls(**config)
 
 
 def _as_ragged(values):
