@@ -3,9 +3,12 @@
 import keras
 
 
-def require_tensorflow_backend():
-    """Raises ImportError with the fix when Keras uses another backend."""
-    backend = keras.backend.backend()
+def require_tensorflow_backend(backend=None):
+    """Raises ImportError with the fix when Keras uses another backend.
+
+    `backend` defaults to the backend Keras was configured with.
+    """
+    backend = backend or keras.backend.backend()
     if backend != "tensorflow":
         raise ImportError(
             f"tfzoo needs Keras' TensorFlow backend, but Keras is configured "

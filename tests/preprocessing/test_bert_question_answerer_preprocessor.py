@@ -40,10 +40,10 @@ def test_labelled_spans_are_the_answers(squad, length, stride):
     found = set()
     for row in np.flatnonzero(starts > 0):
         index = example[row]
-        context = x["context"][index].encode("utf-8")
+        context = x["context"][index]
         begin = windows["token_starts"].numpy()[row, starts[row]]
         end = windows["token_ends"].numpy()[row, ends[row]]
-        assert context[begin:end].decode() == y["answer_text"][index]
+        assert context[begin:end] == y["answer_text"][index]
         found.add(index)
     # Every answer is labelled in at least one window.
     assert found == set(range(len(x["context"])))
@@ -81,3 +81,27 @@ def test_question_length_must_leave_room(squad):
         BertQuestionAnswererPreprocessor(
             squad[2], sequence_length=32, max_question_length=30
         )
+
+
+def test_character_offsets_with_multibyte_text():
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "wer",
+                  "?", "zoe", "cafe", "in", "koln"]
+    layer = BertQuestionAnswererPreprocessor(
+        WordPieceTokenizer(vocabulary), sequence_length=16
+    )
+    context = "Zoë café in Köln"
+    x = {"question": ["Wer?"], "context": [context]}
+    features, labels = layer(x, {"answer_start": [12],
+                                 "answer_text": ["Köln"]})
+    windows = layer.windows(x)
+    start = labels["start_positions"].numpy()[0]
+    end = labels["end_positions"].numpy()[0]
+    begin = windows["token_starts"].numpy()[0, start]
+    finish = windows["token_ends"].numpy()[0, end]
+    assert context[begin:finish] == "Köln"
+    spans = [
+        context[a:b] for a, b in zip(windows["token_starts"].numpy()[0],
+                                     windows["token_ends"].numpy()[0])
+        if a >= 0
+    ]
+    assert spans == ["Zoë", "café", "in", "Köln"]

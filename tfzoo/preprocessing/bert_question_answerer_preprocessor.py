@@ -24,8 +24,9 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
     answer that is not at its offset in the context is an error naming it.
 
     `windows(x)` also returns, per window, `example_index` and each token's
-    byte span in its context (`token_starts`, `token_ends`; -1 outside the
-    context), to map a predicted span back to text.
+    character span in its context (`token_starts`, `token_ends`; -1
+    outside the context), to map a predicted span back to text:
+    `context[token_starts[i]:token_ends[j]]`.
 
     Example:
 
@@ -129,14 +130,19 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
                 default_value=-1, shape=[None, self.sequence_length]
             )
 
+        window_context = tf.gather(context, example)
         packed.update(
             {
                 "example_index": tf.cast(example, "int32"),
                 "window_start": tf.cast(window_start, "int32"),
                 "window_end": tf.cast(window_end, "int32"),
                 "context_offset": tf.cast(offset, "int32"),
-                "token_starts": place(take(starts)),
-                "token_ends": place(take(ends)),
+                "token_starts": _characters_before(
+                    window_context, place(take(starts))
+                ),
+                "token_ends": _characters_before(
+                    window_context, place(take(ends))
+                ),
             }
         )
         return packed, (starts, ends)
@@ -197,3 +203,16 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
             }
         )
         return config
+
+
+def _characters_before(texts, byte_offsets):
+    """Byte offsets `[rows, n]` into `texts[rows]` as character offsets."""
+    prefix = tf.strings.substr(
+        tf.broadcast_to(texts[:, None], tf.shape(byte_offsets)),
+        tf.zeros_like(byte_offsets),
+        tf.maximum(byte_offsets, 0),
+    )
+    characters = tf.cast(
+        tf.strings.length(prefix, unit="UTF8_CHAR"), "int32"
+    )
+    return tf.where(byte_offsets >= 0, characters, -1)
