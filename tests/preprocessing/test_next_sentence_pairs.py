@@ -146,3 +146,17 @@ def test_errors(corpus, tokenizer):
         make_next_sentence_pairs(corpus, tokenizer, 64, 1.5)
     with pytest.raises(ValueError, match="list of sentence strings"):
         make_next_sentence_pairs(["a b .", "c d ."], tokenizer, 64)
+
+
+def test_unpaired_sentences_are_counted():
+    tokenizer = WordPieceTokenizer(
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "."]
+    )
+    # The one-sentence document can start no pair.
+    documents = [["a ."], ["a a .", "b b ."], ["b a .", "a b ."]]
+    pairs = make_next_sentence_pairs(documents, tokenizer, 32, seed=3)
+    assert "a ." not in pairs["first"]
+    # Each two-sentence document leaves its last sentence unpaired after a
+    # label-0 pair, and none after a label-1 pair.
+    expected = 1 + sum(1 - label for label in pairs["next_sentence_labels"])
+    assert pairs["unpaired_sentences"] == expected

@@ -51,7 +51,9 @@ def make_next_sentence_pairs(
         (1 when second follows first), and `"truncated_sentences"`: how
         many distinct sentences have more than `sequence_length - 3`
         tokens and so cannot fit whole (the packer truncates them; they
-        are not dropped).
+        are not dropped), and `"unpaired_sentences"`: how many sentences
+        start no pair (a document's lone last sentence, or a one-sentence
+        document); they can still appear as random B material.
 
     Example:
 
@@ -63,7 +65,7 @@ def make_next_sentence_pairs(
     >>> len(pairs["first"]) == len(pairs["next_sentence_labels"])
     True
     >>> sorted(pairs)
-    ['first', 'next_sentence_labels', 'second', 'truncated_sentences']
+    ['first', 'next_sentence_labels', 'second', 'truncated_sentences', 'unpaired_sentences']
     """
     if sequence_length < 5:
         raise ValueError(
@@ -86,6 +88,7 @@ def make_next_sentence_pairs(
     rng = random.Random(seed)
 
     pairs = []  # (first sentences, second sentences, label)
+    unpaired = 0
     for index, document in enumerate(documents):
         start = 0
         while len(document) - start >= 2:
@@ -105,6 +108,7 @@ def make_next_sentence_pairs(
                 )
                 pairs.append((first, second, 0))
                 start = split  # A's unused sentences start the next chunk
+        unpaired += len(document) - start
     if not pairs:
         raise ValueError(
             "No pair could be made: every document has a single sentence. "
@@ -124,6 +128,7 @@ def make_next_sentence_pairs(
             [label for _, _, label in pairs], dtype=np.int32
         ),
         "truncated_sentences": len(too_long),
+        "unpaired_sentences": unpaired,
     }
 
 
