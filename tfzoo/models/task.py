@@ -124,13 +124,50 @@ class Task(keras.Model):
         if isinstance(metrics, str) and metrics == "auto":
             self._auto_arguments.append("metrics")
             metrics = self.default_metrics()
+        # Keras cannot XLA-compile a whole step over several devices; then
+        # each replica's forward and backward pass is compiled instead,
+        # and the reduction and optimizer update run outside XLA.
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        self._xla_per_replica = jit_compile is True and replicas > 1
+        self._replica_gradients = None
         super().compile(
             optimizer=optimizer,
             loss=loss,
             metrics=metrics,
-            jit_compile=jit_compile,
+            jit_compile=False if self._xla_per_replica else jit_compile,
             **kwargs,
         )
+
+    def train_step(self, data):
+        if not getattr(self, "_xla_per_replica", False):
+            return super().train_step(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if self._replica_gradients is None:
+            self._replica_gradients = tf.function(
+                self._gradients, jit_compile=True
+            )
+        gradients, loss, y_pred = self._replica_gradients(
+            x, y, sample_weight
+        )
+        self.optimizer.apply(gradients, self.trainable_variables)
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        self._loss_tracker.update_state(
+            loss * replicas,
+            sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
+        )
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _gradients(self, x, y, sample_weight):
+        """One replica's loss and gradients (XLA-compiled by train_step)."""
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                training=True,
+            )
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        return gradients, loss, y_pred
 
     def get_compile_config(self):
         config = super().get_compile_config()
