@@ -11,6 +11,7 @@ from tfzoo._backend import require_tensorflow_backend
 require_tensorflow_backend()
 
 from tfzoo import data  # noqa: E402
+from tfzoo import export  # noqa: E402
 from tfzoo import layers  # noqa: E402
 from tfzoo import metrics  # noqa: E402
 from tfzoo import models  # noqa: E402
