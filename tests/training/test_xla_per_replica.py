@@ -37,7 +37,13 @@ def train(strategy):
 single, single_losses = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
 mirrored, mirrored_losses = train(
     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+try:
+    mirrored.fit(x, y, batch_size=63, verbose=0)
+    batch_error = ""
+except ValueError as error:
+    batch_error = str(error)
 print(json.dumps({
+    "batch_error": batch_error,
     "single": single_losses,
     "mirrored": mirrored_losses,
     "replicas": mirrored.distribute_strategy.num_replicas_in_sync,
@@ -60,5 +66,6 @@ def test_mirrored_xla_training_matches_one_device():
     # per-replica gradient pass is XLA-compiled, the update is not.
     assert report["single_keras_jit"] is True
     assert report["per_replica_xla"] is True and report["keras_jit"] is False
+    assert "63 does not divide evenly over 2 replicas" in report["batch_error"]
     for single, mirrored in zip(report["single"], report["mirrored"]):
         assert abs(single - mirrored) < 1e-4, report

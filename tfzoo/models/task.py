@@ -11,6 +11,7 @@ import tensorflow as tf
 from tfzoo.models import input_checks
 from tfzoo.training.adamw import AdamW
 from tfzoo.training.schedules import WarmupDecay
+from tfzoo.training.strategies import check_global_batch_size
 
 WARMUP_FRACTION = 0.1
 
@@ -209,6 +210,7 @@ class Task(keras.Model):
         **kwargs,
     ):
         sample_weight = kwargs.pop("sample_weight", None)
+        check_global_batch_size(batch_size, self.distribute_strategy)
         if self.preprocessor is not None:
             x = self._preprocessed(
                 x, y, sample_weight, batch_size, kwargs.pop("shuffle", True)

@@ -1,4 +1,8 @@
-"""Optimizers and schedules (distributed training lands here next)."""
+"""Optimizers, schedules and distribution strategies."""
 
 from tfzoo.training.adamw import AdamW
 from tfzoo.training.schedules import WarmupDecay
+from tfzoo.training.strategies import (
+    check_global_batch_size,
+    resolve_strategy,
+)
