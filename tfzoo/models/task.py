@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tfzoo.models import input_checks
 from tfzoo.training.adamw import AdamW
+from tfzoo.training.nan_guard import NaNGuard
 from tfzoo.training.schedules import WarmupDecay
 from tfzoo.training.strategies import check_global_batch_size
 
@@ -226,6 +227,9 @@ class Task(keras.Model):
         self._size_pending_schedule(x, batch_size, epochs, steps_per_epoch)
         if isinstance(x, tf.data.Dataset):
             kwargs["shuffle"] = False  # a dataset shuffles itself
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if not any(isinstance(c, NaNGuard) for c in callbacks):
+            callbacks.append(NaNGuard())
         return super().fit(
             x,
             y,
@@ -234,6 +238,7 @@ class Task(keras.Model):
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
             validation_data=validation_data,
+            callbacks=callbacks,
             **kwargs,
         )
 
