@@ -3,7 +3,7 @@
 Trains a WordPiece vocabulary on the bundled sentiment reviews, fine-tunes
 a small BERT classifier on raw text with `model.fit` (XLA-compiled step,
 tokenization in `tf.data`), prints the test accuracy and a few predictions,
-and saves the model.
+saves the model, and exports a SavedModel for TensorFlow Serving.
 
     python recipes/quickstart.py [--epochs 8] [--output_dir runs/quickstart]
 """
@@ -18,6 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tfzoo  # noqa: E402
+from tfzoo.export import export_saved_model  # noqa: E402
 from tfzoo.data import read_classification_file, sample_path  # noqa: E402
 from tfzoo.preprocessing import BertClassifierPreprocessor  # noqa: E402
 from tfzoo.tokenizers import (  # noqa: E402
@@ -106,6 +107,11 @@ def main():
     model_path = os.path.join(args.output_dir, "classifier.keras")
     model.save(model_path)
     print(f"\nsaved {model_path}")
+    export_path = export_saved_model(
+        model, os.path.join(args.output_dir, "serving")
+    )
+    print(f"exported for TensorFlow Serving: {export_path} "
+          f"(raw text in: signature 'serving_default', input 'text')")
 
 
 if __name__ == "__main__":

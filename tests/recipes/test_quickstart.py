@@ -21,6 +21,7 @@ def test_quickstart_trains_on_raw_text_and_saves_a_usable_model(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", result.stdout)[1])
     assert accuracy > 0.85, result.stdout  # chance is 0.5
+    assert os.path.isdir(tmp_path / "serving" / "1" / "variables")
 
     model = keras.saving.load_model(str(tmp_path / "classifier.keras"))
     logits = model.predict(
