@@ -2,8 +2,8 @@
 
 import keras
 
-from tfzoo.layers.masked_lm_head import MaskedLMHead
-from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_heads import masked_lm_head, masked_lm_inputs
 from tfzoo.models.task import Task
 
 
@@ -38,18 +38,9 @@ class BertMaskedLM(Task):
     def __init__(self, backbone, **kwargs):
         # === Layers ===
         self.backbone = backbone
-        self.masked_lm_head = MaskedLMHead(
-            token_embedding=backbone.token_embedding,
-            layer_norm_epsilon=backbone.layer_norm_epsilon,
-            kernel_initializer=bert_initializer(),
-            dtype=backbone.dtype_policy,
-            name="masked_lm_head",
-        )
+        self.masked_lm_head = masked_lm_head(backbone)
         # === Functional model ===
-        inputs = dict(backbone.input)
-        inputs["mask_positions"] = keras.Input(
-            shape=(None,), dtype="int32", name="mask_positions"
-        )
+        inputs = masked_lm_inputs(backbone)
         sequence = backbone(
             {key: inputs[key] for key in backbone.input_keys}
         )["sequence_output"]

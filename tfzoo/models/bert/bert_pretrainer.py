@@ -3,8 +3,12 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.layers.masked_lm_head import MaskedLMHead
-from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_heads import (
+    logits_layer,
+    masked_lm_head,
+    masked_lm_inputs,
+)
 from tfzoo.models.task import Task
 
 
@@ -42,24 +46,10 @@ class BertPretrainer(Task):
     def __init__(self, backbone, **kwargs):
         # === Layers ===
         self.backbone = backbone
-        self.masked_lm_head = MaskedLMHead(
-            token_embedding=backbone.token_embedding,
-            layer_norm_epsilon=backbone.layer_norm_epsilon,
-            kernel_initializer=bert_initializer(),
-            dtype=backbone.dtype_policy,
-            name="masked_lm_head",
-        )
-        self.next_sentence_head = keras.layers.Dense(
-            2,
-            kernel_initializer=bert_initializer(),
-            dtype="float32",
-            name="next_sentence_head",
-        )
+        self.masked_lm_head = masked_lm_head(backbone)
+        self.next_sentence_head = logits_layer(2, "next_sentence_head")
         # === Functional model ===
-        inputs = dict(backbone.input)
-        inputs["mask_positions"] = keras.Input(
-            shape=(None,), dtype="int32", name="mask_positions"
-        )
+        inputs = masked_lm_inputs(backbone)
         outputs = backbone({key: inputs[key] for key in backbone.input_keys})
         mlm_logits = self.masked_lm_head(
             outputs["sequence_output"],

@@ -4,7 +4,8 @@ import keras
 
 from tfzoo.layers.dropout import Dropout
 from tfzoo.metrics.masked_accuracy import MaskedAccuracy
-from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_heads import logits_layer
 from tfzoo.models.task import Task
 
 IGNORE_LABEL = -100
@@ -46,12 +47,7 @@ class BertTokenClassifier(Task):
         self.output_dropout = Dropout(
             dropout, dtype=backbone.dtype_policy, name="output_dropout"
         )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=bert_initializer(),
-            dtype="float32",
-            name="logits",
-        )
+        self.output_dense = logits_layer(num_classes)
         # === Functional model ===
         inputs = backbone.input
         sequence = backbone(inputs)["sequence_output"]
