@@ -194,6 +194,11 @@ class Task(keras.Model):
                 x, y, y_pred, sample_weight, training=training
             )
         loss = self.task_loss(y, y_pred, sample_weight)
+        # As Keras does for compiled losses: each replica's loss is divided
+        # by the replica count, so that summed gradients average them.
+        replica_context = tf.distribute.get_replica_context()
+        if replica_context is not None:
+            loss = loss / replica_context.num_replicas_in_sync
         for extra in self.losses:
             loss = loss + self._aggregate_additional_loss(extra)
         return loss
