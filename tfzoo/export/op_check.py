@@ -22,14 +22,12 @@ def saved_model_ops(export_dir):
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as file:
         proto.ParseFromString(file.read())
-    ops = set()
+    ops, functions = set(), set()
     for meta_graph in proto.meta_graphs:
         ops.update(node.op for node in meta_graph.graph_def.node)
         for function in meta_graph.graph_def.library.function:
             ops.update(node.op for node in function.node_def)
-        functions = {
-            f.signature.name for f in meta_graph.graph_def.library.function
-        }
+            functions.add(function.signature.name)
     return ops - functions  # calls of library functions are not ops
 
 

@@ -159,15 +159,15 @@ class WordPieceTokenizer(keras.layers.Layer):
         words = bert_basic_tokenize(
             text, self.lowercase, self.strip_accents, self.special_tokens
         )
+        return tf.ragged.map_flat_values(self._unknown_if_too_long, words)
+
+    def _unknown_if_too_long(self, words):
+        """`[UNK]` in place of words over `max_chars_per_word` characters."""
         too_long = (
             tf.strings.length(words, unit="UTF8_CHAR")
             > self.max_chars_per_word
         )
-        return tf.ragged.map_flat_values(
-            lambda flat, long: tf.where(long, self.unknown_token, flat),
-            words,
-            too_long,
-        )
+        return tf.where(too_long, self.unknown_token, words)
 
     def tokenize(self, text):
         """Strings `[batch]` (or a scalar) to ragged int32 ids."""
@@ -197,14 +197,10 @@ class WordPieceTokenizer(keras.layers.Layer):
         words, word_starts, word_ends = bert_basic_tokenize_with_offsets(
             text, self.lowercase, self.strip_accents, self.special_tokens
         )
-        flat_words = words.flat_values
-        too_long = (
-            tf.strings.length(flat_words, unit="UTF8_CHAR")
-            > self.max_chars_per_word
-        )
-        flat_words = tf.where(too_long, self.unknown_token, flat_words)
         pieces, piece_starts, piece_ends = (
-            self._wordpiece.tokenize_with_offsets(flat_words)
+            self._wordpiece.tokenize_with_offsets(
+                self._unknown_if_too_long(words.flat_values)
+            )
         )
         word_start = tf.cast(word_starts.flat_values, "int64")
         word_end = tf.cast(word_ends.flat_values, "int64")
