@@ -103,7 +103,8 @@ class ManagedModel:
         except Exception as error:  # noqa: BLE001  (reported in the status)
             if servable is not None:
                 servable.close()
-            message = getattr(error, "message", None) or str(error)
+            detail = getattr(error, "message", None) or str(error)
+            message = f"Failed to load SavedModel at {path}: {detail}"
             log.error(
                 "Loading servable: {name: %s version: %d} failed: %s",
                 self.name, version, message,
@@ -182,6 +183,9 @@ class ModelManager:
                 )
         with self.lock:
             old = self.models
+            previous_configs = {
+                name: model.config for name, model in old.items()
+            }
             self.models = {}
             for model in configs:
                 managed = old.pop(model.name, None)
@@ -194,10 +198,17 @@ class ModelManager:
         for removed in old.values():
             removed.unload_all()
         self.poll()
-        self.check_labels()
+        try:
+            self.check_labels()
+        except ServingError:
+            # Keep the labels (and policies) that were valid.
+            for name, model in self.models.items():
+                if name in previous_configs:
+                    model.config = previous_configs[name]
+            raise
 
     def check_labels(self):
-        for model in self.models.values():
+        for model in list(self.models.values()):
             available = model.available()
             for label, version in model.config.version_labels.items():
                 if version not in available and not (
