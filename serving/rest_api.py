@@ -102,7 +102,7 @@ class RestApi:
     def _regress(self, servable, signature_name, request):
         examples = rest_json.serialized_examples_from_json(request)
         values = servable.regress(signature_name, examples)
-        return {"result": [float(value) for value in values]}
+        return {"results": [float(value) for value in values]}
 
     def _metadata(self, spec):
         servable, version = self.manager.resolve(spec)

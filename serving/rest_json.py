@@ -118,7 +118,8 @@ def serialized_examples_from_json(body):
 
 
 def classify_response(classes, scores, count):
-    """`{"result": [[[label, score], ...], ...]}` as TF Serving writes it."""
+    """`{"results": [[[label, score], ...], ...]}`, the key the binary writes
+    (its docs say "result")."""
     result = []
     for index in range(count):
         labels = classes[index] if classes is not None else None
@@ -130,7 +131,7 @@ def classify_response(classes, scores, count):
             score = float(values[position]) if values is not None else 0.0
             pairs.append([label, score])
         result.append(pairs)
-    return {"result": result}
+    return {"results": result}
 
 
 def _set_feature(feature, name, value):

@@ -103,7 +103,7 @@ def test_classify_over_grpc_and_rest(served_classifier, stub):
         "examples": [{"text": text} for text in TEXTS[:2]],
     })
     assert reply.status_code == 200, reply.text
-    result = reply.json()["result"]
+    result = reply.json()["results"]
     assert [[pair[0] for pair in row] for row in result] == [
         ["negative", "positive"]] * 2
     np.testing.assert_allclose([[pair[1] for pair in row] for row in result],
