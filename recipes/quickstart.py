@@ -3,13 +3,16 @@
 Trains a WordPiece vocabulary on the bundled sentiment reviews, fine-tunes
 a small BERT classifier on raw text with `model.fit` (XLA-compiled step,
 tokenization in `tf.data`), prints the test accuracy and a few predictions,
-saves the model, and exports a SavedModel for TensorFlow Serving.
+saves the model, exports a SavedModel for TensorFlow Serving, starts the
+local TF-Serving-compatible server on it, and asks it about raw text over
+gRPC and REST.
 
     python recipes/quickstart.py [--epochs 8] [--output_dir runs/quickstart]
 """
 
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,6 +21,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tfzoo  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from serving.client import GrpcPredictionClient  # noqa: E402
+from serving.client import RestPredictionClient  # noqa: E402
+from serving.local_server import LocalServer  # noqa: E402
 from tfzoo.export import export_saved_model  # noqa: E402
 from tfzoo.data import read_classification_file, sample_path  # noqa: E402
 from tfzoo.preprocessing import BertClassifierPreprocessor  # noqa: E402
@@ -48,6 +56,8 @@ def parse_args():
     parser.add_argument("--output_dir", default="runs/quickstart",
                         help="where vocab.txt and the .keras model go")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no_serve", action="store_true",
+                        help="export only; do not start the local server")
     return parser.parse_args()
 
 
@@ -112,6 +122,43 @@ def main():
     )
     print(f"exported for TensorFlow Serving: {export_path} "
           f"(raw text in: signature 'serving_default', input 'text')")
+    if not args.no_serve:
+        serve_and_query(os.path.dirname(export_path), args.output_dir)
+
+
+def serve_and_query(base_path, output_dir):
+    """Starts the local server on the export and queries it with raw text."""
+    base_path = os.path.abspath(base_path)
+    flags = ["--model_name=reviews", f"--model_base_path={base_path}"]
+    log_path = os.path.join(output_dir, "server.log")
+    print(f"\nstarting: python -m serving.server {' '.join(flags)} "
+          f"(log: {log_path})")
+    with LocalServer(flags, "reviews", log_path) as server:
+        texts = EXAMPLES[:2]
+        with GrpcPredictionClient("reviews", port=server.grpc_port) as client:
+            answers = client.predict({"text": texts})
+        print(f"gRPC  (port {server.grpc_port}):")
+        for text, label, scores in zip(texts, answers["label_names"],
+                                       answers["probabilities"]):
+            print(f"  {label:>8} {scores.max():.2f}  {text}")
+        with RestPredictionClient(
+            "reviews", url=server.rest_url
+        ) as client:
+            answers = client.classify([{"text": text} for text in texts],
+                                      signature_name="classify")
+        print(f"REST  (port {server.rest_port}, Classify API):")
+        for text, pairs in zip(texts, answers):
+            label, score = max(pairs, key=lambda pair: pair[1])
+            print(f"  {label:>8} {score:.2f}  {text}")
+    print(
+        "\nserve it yourself with the local server or the real one:\n"
+        f"  python -m serving.server --port=8500 --rest_api_port=8501 "
+        f"--model_name=reviews --model_base_path={base_path}\n"
+        f"  tensorflow_model_server --port=8500 --rest_api_port=8501 "
+        f"--model_name=reviews --model_base_path={base_path}\n"
+        "and ask it:\n"
+        '  python -m serving.client --model reviews --text "Lovely staff."'
+    )
 
 
 if __name__ == "__main__":

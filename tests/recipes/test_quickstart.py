@@ -23,6 +23,16 @@ def test_quickstart_trains_on_raw_text_and_saves_a_usable_model(tmp_path):
     assert accuracy > 0.85, result.stdout  # chance is 0.5
     assert os.path.isdir(tmp_path / "serving" / "1" / "variables")
 
+    # The local server's gRPC and REST answers print exactly like the
+    # in-process ones (label, score to 2 decimals, text).
+    served = result.stdout.split("gRPC  (port", 1)[1]
+    for text in ["The staff were friendly and the room was spotless.",
+                 "A total waste of money, it broke after two days."]:
+        lines = [line for line in result.stdout.splitlines()
+                 if line.endswith(text)]
+        assert len(lines) == 3 and len(set(lines)) == 1, lines
+        assert served.count(lines[0]) == 2
+
     model = keras.saving.load_model(str(tmp_path / "classifier.keras"))
     logits = model.predict(
         ["Absolutely wonderful, I loved it.", "Terrible, a complete waste."],

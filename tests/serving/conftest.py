@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from tests.serving.server_process import REPOSITORY
-from tests.serving.server_process import ServerProcess
+from serving.local_server import REPOSITORY
+from serving.local_server import LocalServer
 from tfzoo.data import read_classification_file
 from tfzoo.data import sample_path
 from tfzoo.export import export_saved_model
@@ -80,5 +80,5 @@ def served_classifier(classifier, classifier_base_path, tmp_path_factory):
         "--enable_batching",
         f"--batching_parameters_file={BATCHING_CONFIG}",
     ]
-    with ServerProcess(flags, "reviews", str(log_path)) as server:
+    with LocalServer(flags, "reviews", str(log_path)) as server:
         yield ServedClassifier(server, classifier)

@@ -17,9 +17,9 @@ from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from tests.serving.server_process import REPOSITORY
-from tests.serving.server_process import ServerProcess
-from tests.serving.server_process import wait_until
+from serving.local_server import REPOSITORY
+from serving.local_server import LocalServer
+from serving.local_server import wait_until
 from tfzoo.export import export_saved_model
 
 State = get_model_status_pb2.ModelVersionStatus.State
@@ -82,7 +82,7 @@ def test_hot_swap_crashed_export_and_broken_version(
                     os.path.join(base_path, "1"))
     flags = ["--model_name=reviews", f"--model_base_path={base_path}",
              "--file_system_poll_wait_seconds=1"]
-    with ServerProcess(flags, "reviews", str(tmp_path / "log")) as server:
+    with LocalServer(flags, "reviews", str(tmp_path / "log")) as server:
         with server.channel() as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             assert served_version(stub) == 1
@@ -142,7 +142,7 @@ def test_version_policy_labels_and_config_reload(
         }}
     """))
     flags = [f"--model_config_file={config_path}"]
-    with ServerProcess(flags, "reviews", str(tmp_path / "log")) as server:
+    with LocalServer(flags, "reviews", str(tmp_path / "log")) as server:
         with server.channel() as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             models = model_service_pb2_grpc.ModelServiceStub(channel)

@@ -1,4 +1,12 @@
-"""Runs `python -m serving.server` as a real subprocess on free ports."""
+"""Starts `python -m serving.server` as a subprocess on free ports.
+
+For scripts, benchmarks and tests that need a real server for a while:
+
+    with LocalServer(["--model_name=reviews",
+                      "--model_base_path=runs/quickstart/serving"],
+                     wait_for_model="reviews", log_path="server.log") as server:
+        client = GrpcPredictionClient("reviews", port=server.grpc_port)
+"""
 
 import os
 import signal
@@ -11,7 +19,7 @@ import grpc
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT_SECONDS = 180
 
 
@@ -21,21 +29,22 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class ServerProcess:
-    """A server subprocess; `with ServerProcess(flags) as server: ...`.
+class LocalServer:
+    """A server subprocess; `with LocalServer(flags, ...) as server: ...`.
 
     Entering waits (at most START_TIMEOUT_SECONDS) until `wait_for_model`
     reports an AVAILABLE version over gRPC; leaving sends SIGTERM and
     checks the server exits with status 0.
     """
 
-    def __init__(self, flags, wait_for_model, log_path):
+    def __init__(self, flags, wait_for_model, log_path,
+                 python=sys.executable):
         self.grpc_port = free_port()
         self.rest_port = free_port()
         self.wait_for_model = wait_for_model
         self.log_path = log_path
         self.command = [
-            sys.executable, "-m", "serving.server",
+            python, "-m", "serving.server",
             f"--port={self.grpc_port}", f"--rest_api_port={self.rest_port}",
             *flags,
         ]
@@ -99,7 +108,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise AssertionError(
+                raise RuntimeError(
                     f"Server ignored SIGTERM for 60 s:\n{self.log()[-4000:]}"
                 ) from None
         self._log_file.close()
@@ -107,16 +116,18 @@ class ServerProcess:
 
     def __exit__(self, *exc_info):
         code = self.stop()
-        if exc_info[0] is None:
-            assert code == 0, f"exit code {code}:\n{self.log()[-4000:]}"
+        if exc_info[0] is None and code != 0:
+            raise RuntimeError(
+                f"The server exited with {code}:\n{self.log()[-4000:]}"
+            )
 
 
 def wait_until(condition, timeout, message):
-    """Polls `condition()` every 0.2 s; AssertionError after `timeout`."""
+    """Polls `condition()` every 0.2 s; TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"{message} (waited {timeout} s)")
+    raise TimeoutError(f"{message} (waited {timeout} s)")
