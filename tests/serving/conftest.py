@@ -70,7 +70,7 @@ class ServedClassifier:
         }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served_classifier(classifier, classifier_base_path, tmp_path_factory):
     """The classifier behind a batching server on free loopback ports."""
     log_path = tmp_path_factory.mktemp("server") / "server.log"
