@@ -1,16 +1,14 @@
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tests.export.servables import run_without_tfzoo
 from tfzoo.data import read_classification_file, sample_path
 from tfzoo.export import export_saved_model
-from tfzoo.models import BertClassifier
+from tfzoo.models import BertClassifier, BertMaskedLM
 from tfzoo.preprocessing import BertClassifierPreprocessor
 from tfzoo.tokenizers import WordPieceTokenizer, train_word_piece_vocabulary
 
@@ -29,21 +27,6 @@ def classifier():
         "bert_tiny", vocabulary_size=len(vocabulary),
         max_sequence_length=32, preprocessor=preprocessor,
     )
-
-
-def run_without_tfzoo(script):
-    """Runs `script` in a fresh process that imports no tfzoo."""
-    code = (
-        "import json, sys, tensorflow as tf, tensorflow_text\n"
-        + script
-        + "\nassert not any(m.startswith('tfzoo') for m in sys.modules)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True,
-        timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_raw_text_signature_matches_in_process_predictions(
@@ -120,3 +103,14 @@ def test_needs_a_preprocessor(classifier, tmp_path):
     bare = BertClassifier(classifier.backbone)
     with pytest.raises(ValueError, match="preprocessor"):
         export_saved_model(bare, str(tmp_path))
+
+
+def test_unsupported_models_are_named_with_the_supported_ones(
+    classifier, tmp_path
+):
+    with pytest.raises(TypeError, match=(
+        "cannot export a BertMaskedLM; it supports BertClassifier, "
+        "BertTokenClassifier, BertQuestionAnswerer"
+    )):
+        export_saved_model(BertMaskedLM(classifier.backbone), str(tmp_path))
+    assert os.listdir(tmp_path) == []

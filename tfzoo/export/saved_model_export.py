@@ -6,16 +6,29 @@ import uuid
 
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow_serving.apis import model_pb2
-from tensorflow_serving.apis import predict_pb2
-from tensorflow_serving.apis import prediction_log_pb2
 
+from tfzoo.export import warmup
+from tfzoo.export.classifier_signatures import (
+    CLASSIFY_METHOD,
+    classifier_signatures,
+    classifier_warmup_logs,
+)
 from tfzoo.export.op_check import check_servable
+from tfzoo.export.question_answerer_signatures import (
+    DEFAULT_MAX_ANSWER_LENGTH,
+    question_answerer_signatures,
+    question_answerer_warmup_logs,
+)
+from tfzoo.export.token_classifier_signatures import (
+    token_classifier_signatures,
+    token_classifier_warmup_logs,
+)
 from tfzoo.models.bert.bert_classifier import BertClassifier
+from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
+from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
 
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-WARMUP_TEXTS = ["a short warmup sentence", "another one"]
+WARMUP_FILE = warmup.WARMUP_FILE
+SUPPORTED_MODELS = (BertClassifier, BertTokenClassifier, BertQuestionAnswerer)
 
 
 def next_version(base_path):
@@ -26,41 +39,37 @@ def next_version(base_path):
     return max(versions, default=0) + 1
 
 
-def export_saved_model(model, base_path, version=None, text_pair=False):
+def export_saved_model(model, base_path, version=None, text_pair=False,
+                       max_answer_length=None):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
-    Today for `BertClassifier` with a preprocessor. Signatures:
+    For every BERT task model with its preprocessor. Each gets
+    `serving_default` (raw text in, tokenized in the graph by the model's
+    own preprocessor) and `predict_token_ids` (`token_ids`, `segment_ids`,
+    `padding_mask` int32 `[batch, sequence_length]` in, raw head outputs
+    out); classifiers also get `classify` (TF Serving's Classify API).
+    Inputs and outputs per task are in the docs of
+    `tfzoo.export.classifier_signatures`, `token_classifier_signatures`
+    and `question_answerer_signatures`.
 
-    - `serving_default`: raw text in (`text`, plus `text_pair` when
-      `text_pair=True`), tokenized in the graph by the model's own
-      preprocessor; out: `logits`, `probabilities` (float32), `label_ids`
-      and `label_names`.
-    - `predict_token_ids`: `token_ids`, `segment_ids`, `padding_mask` in;
-      `logits` and `probabilities` out.
-    - `classify`: TF Serving's Classify API; `inputs` holds serialized
-      `tf.Example`s with a `text` (and `text_pair`) bytes feature; out:
-      `classes` and `scores`.
+    Args:
+        model: a `BertClassifier`, `BertTokenClassifier` or
+            `BertQuestionAnswerer` built with a preprocessor.
+        base_path: the model's directory; versions are subdirectories.
+        version: default one above the highest present.
+        text_pair: classifiers only: serve `text` and `text_pair`.
+        max_answer_length: question answerers only: the longest answer in
+            tokens (default 30).
 
-    The version (default: one above the highest present) is written to a
-    temporary directory, checked for ops TF Serving lacks, then renamed
-    into place, so a server never sees half a version. Warmup requests go
-    to `assets.extra/tf_serving_warmup_requests`. Returns the version path.
+    The version is written to a temporary directory, given warmup
+    requests (`assets.extra/tf_serving_warmup_requests`: each signature
+    at each length bucket, see `tfzoo.export.warmup`), checked for ops TF
+    Serving lacks, then renamed into place, so a server never sees half a
+    version. Returns the version path.
     """
-    if not isinstance(model, BertClassifier):
-        raise NotImplementedError(
-            f"export_saved_model supports BertClassifier so far, got "
-            f"{type(model).__name__}."
-        )
-    if model.preprocessor is None:
-        raise ValueError(
-            "Exporting a raw-text signature needs the model's preprocessor: "
-            "build the model with preprocessor=BertClassifierPreprocessor(...)."
-        )
-    if model.is_regression:
-        raise NotImplementedError(
-            "Exporting regression classifiers (num_classes=1) is not "
-            "supported yet."
-        )
+    signatures, method_names, warmup_logs = _task_exports(
+        model, text_pair, max_answer_length
+    )
     version = next_version(base_path) if version is None else int(version)
     final_path = os.path.join(base_path, str(version))
     if os.path.exists(final_path):
@@ -73,18 +82,13 @@ def export_saved_model(model, base_path, version=None, text_pair=False):
         base_path, f".tmp-{version}-{uuid.uuid4().hex[:8]}"
     )
     try:
-        module = _classifier_module(model, text_pair)
-        tf.saved_model.save(
-            module,
-            temporary,
-            signatures={
-                "serving_default": module.serve_text,
-                "predict_token_ids": module.serve_token_ids,
-                "classify": module.classify,
-            },
-        )
-        _set_method_name(temporary, "classify", CLASSIFY_METHOD)
-        _write_warmup(temporary, text_pair)
+        module = tf.Module()
+        module.model = model
+        module.preprocessor = model.preprocessor
+        tf.saved_model.save(module, temporary, signatures=signatures)
+        for name, method_name in method_names.items():
+            _set_method_name(temporary, name, method_name)
+        warmup.write_warmup_file(temporary, warmup_logs)
         check_servable(temporary)
         os.rename(temporary, final_path)
     finally:
@@ -93,70 +97,45 @@ def export_saved_model(model, base_path, version=None, text_pair=False):
     return final_path
 
 
-def _classifier_module(model, text_pair):
-    preprocessor = model.preprocessor
-    label_names = preprocessor.label_names or [
-        str(index) for index in range(model.num_classes)
-    ]
-    length = preprocessor.sequence_length
-    module = tf.Module()
-    module.model = model
-    module.preprocessor = preprocessor
-    module.label_table = tf.constant([str(name) for name in label_names])
-
-    def outputs(features):
-        logits = tf.cast(model(features, training=False), "float32")
-        label_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        return {
-            "logits": logits,
-            "probabilities": tf.nn.softmax(logits, axis=-1),
-            "label_ids": label_ids,
-            "label_names": tf.gather(module.label_table, label_ids),
-        }
-
-    def texts_to_features(texts):
-        return preprocessor(texts if text_pair else texts[0])
-
-    text_spec = tf.TensorSpec([None], tf.string)
-    if text_pair:
-        @tf.function(input_signature=[text_spec, text_spec])
-        def serve_text(text, text_pair):
-            return outputs(texts_to_features((text, text_pair)))
-    else:
-        @tf.function(input_signature=[text_spec])
-        def serve_text(text):
-            return outputs(texts_to_features((text,)))
-
-    id_spec = tf.TensorSpec([None, length], tf.int32)
-
-    @tf.function(input_signature=[id_spec, id_spec, id_spec])
-    def serve_token_ids(token_ids, segment_ids, padding_mask):
-        result = outputs({
-            "token_ids": token_ids,
-            "segment_ids": segment_ids,
-            "padding_mask": padding_mask,
-        })
-        return {key: result[key] for key in ("logits", "probabilities")}
-
-    feature_spec = {"text": tf.io.FixedLenFeature([], tf.string)}
-    if text_pair:
-        feature_spec["text_pair"] = tf.io.FixedLenFeature([], tf.string)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def classify(inputs):
-        examples = tf.io.parse_example(inputs, feature_spec)
-        texts = (examples["text"],)
-        if text_pair:
-            texts = (examples["text"], examples["text_pair"])
-        result = outputs(texts_to_features(texts))
-        batch = tf.shape(inputs)[0]
-        classes = tf.tile(module.label_table[None], [batch, 1])
-        return {"classes": classes, "scores": result["probabilities"]}
-
-    module.serve_text = serve_text
-    module.serve_token_ids = serve_token_ids
-    module.classify = classify
-    return module
+def _task_exports(model, text_pair, max_answer_length):
+    """(signatures, method names other than Predict, warmup logs)."""
+    if not isinstance(model, SUPPORTED_MODELS):
+        supported = ", ".join(cls.__name__ for cls in SUPPORTED_MODELS)
+        raise TypeError(
+            f"export_saved_model cannot export a {type(model).__name__}; "
+            f"it supports {supported}."
+        )
+    if text_pair and not isinstance(model, BertClassifier):
+        raise ValueError(
+            f"text_pair=True is for BertClassifier, not "
+            f"{type(model).__name__}."
+        )
+    if max_answer_length is not None and not isinstance(
+        model, BertQuestionAnswerer
+    ):
+        raise ValueError(
+            f"max_answer_length is for BertQuestionAnswerer, not "
+            f"{type(model).__name__}."
+        )
+    if isinstance(model, BertClassifier):
+        return (
+            classifier_signatures(model, text_pair),
+            {"classify": CLASSIFY_METHOD},
+            classifier_warmup_logs(model, text_pair),
+        )
+    if isinstance(model, BertTokenClassifier):
+        return (
+            token_classifier_signatures(model),
+            {},
+            token_classifier_warmup_logs(model),
+        )
+    if max_answer_length is None:
+        max_answer_length = DEFAULT_MAX_ANSWER_LENGTH
+    return (
+        question_answerer_signatures(model, max_answer_length),
+        {},
+        question_answerer_warmup_logs(model),
+    )
 
 
 def _set_method_name(export_dir, signature, method_name):
@@ -169,21 +148,3 @@ def _set_method_name(export_dir, signature, method_name):
         meta_graph.signature_def[signature].method_name = method_name
     with open(path, "wb") as file:
         file.write(proto.SerializeToString())
-
-
-def _write_warmup(export_dir, text_pair):
-    """One Predict request per signature, replayed by TF Serving at load."""
-    os.makedirs(os.path.join(export_dir, "assets.extra"), exist_ok=True)
-    inputs = {"text": WARMUP_TEXTS}
-    if text_pair:
-        inputs["text_pair"] = WARMUP_TEXTS
-    with tf.io.TFRecordWriter(os.path.join(export_dir, WARMUP_FILE)) as out:
-        request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(signature_name="serving_default")
-        )
-        for name, values in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(values))
-        log = prediction_log_pb2.PredictionLog(
-            predict_log=prediction_log_pb2.PredictLog(request=request)
-        )
-        out.write(log.SerializeToString())

@@ -137,10 +137,10 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
                 "window_start": tf.cast(window_start, "int32"),
                 "window_end": tf.cast(window_end, "int32"),
                 "context_offset": tf.cast(offset, "int32"),
-                "token_starts": _characters_before(
+                "token_starts": characters_before(
                     window_context, place(take(starts))
                 ),
-                "token_ends": _characters_before(
+                "token_ends": characters_before(
                     window_context, place(take(ends))
                 ),
             }
@@ -205,7 +205,7 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
         return config
 
 
-def _characters_before(texts, byte_offsets):
+def characters_before(texts, byte_offsets):
     """Byte offsets `[rows, n]` into `texts[rows]` as character offsets."""
     prefix = tf.strings.substr(
         tf.broadcast_to(texts[:, None], tf.shape(byte_offsets)),

@@ -3,9 +3,18 @@
 import keras
 import tensorflow as tf
 
+from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
+    characters_before,
+)
 from tfzoo.preprocessing.label_encoder import LabelEncoder
 from tfzoo.preprocessing.preprocessor import Preprocessor
-from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
+from tfzoo.tokenizers.bert_basic_tokenizer import (
+    bert_basic_tokenize_with_offsets,
+)
+from tfzoo.tokenizers.word_piece_tokenizer import (
+    WordPieceTokenizer,
+    check_utf8,
+)
 
 IGNORE_LABEL = -100
 
@@ -21,6 +30,7 @@ class BertTokenClassifierPreprocessor(Preprocessor):
     which the model's loss and accuracy ignore. A word whose tokens fall
     past `sequence_length` is cut off; `word_ids` tells which words made
     it, and `word_predictions` maps token predictions back to words.
+    `split_text` splits raw text into words, with their character spans.
 
     Example:
 
@@ -66,13 +76,70 @@ class BertTokenClassifierPreprocessor(Preprocessor):
         _, first_piece_word_ids = self._tokenize_words(x)
         return self._pack_word_ids(first_piece_word_ids)
 
+    def features_and_word_ids(self, x):
+        """`(self(x), self.word_ids(x))`, tokenizing `x` once."""
+        tokens, first_piece_word_ids = self._tokenize_words(x)
+        return self.packer(tokens), self._pack_word_ids(first_piece_word_ids)
+
+    def word_logits(self, token_logits, word_ids):
+        """Each word's logits, at its first token: ragged
+        `[batch, words, num_classes]`.
+
+        Words cut off by `sequence_length` are missing from the end.
+        """
+        return tf.ragged.boolean_mask(token_logits, word_ids >= 0)
+
     def word_predictions(self, token_logits, word_ids):
         """Per-word label ids (ragged) from token logits and `word_ids`.
 
         Words cut off by `sequence_length` are missing from the end.
         """
-        predictions = tf.argmax(token_logits, axis=-1, output_type=tf.int32)
-        return tf.ragged.boolean_mask(predictions, word_ids >= 0)
+        return tf.ragged.map_flat_values(
+            tf.argmax, self.word_logits(token_logits, word_ids), axis=-1,
+            output_type=tf.int32,
+        )
+
+    def split_text(self, text):
+        """Raw text `[batch]` to words, split as the tokenizer splits them.
+
+        Words end at whitespace and punctuation, each punctuation mark and
+        CJK character is a word, and characters the tokenizer drops are
+        dropped. Returns ragged `(words, starts, ends)`: each word as
+        written (case and accents kept) and its span in characters (code
+        points), so that in Python `text[start:end] == word`.
+
+        Example:
+
+        >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        >>> preprocessor = BertTokenClassifierPreprocessor(
+        ...     WordPieceTokenizer(vocabulary))
+        >>> words, starts, ends = preprocessor.split_text(["Café, Oslo!"])
+        >>> [w.decode() for w in words[0].numpy()]
+        ['Café', ',', 'Oslo', '!']
+        >>> starts.to_list(), ends.to_list()
+        ([[0, 4, 6, 10]], [[4, 5, 10, 11]])
+        """
+        text = check_utf8(tf.convert_to_tensor(text))
+        tokenizer = self.tokenizer
+        # tf-text's regex split stops at a NUL byte; a space (also one
+        # byte, also a word boundary) keeps the words after it.
+        _, byte_starts, byte_ends = bert_basic_tokenize_with_offsets(
+            tf.strings.regex_replace(text, r"\x00", " "),
+            tokenizer.lowercase, tokenizer.strip_accents,
+            tokenizer.special_tokens,
+        )
+        word_text = tf.gather(text, byte_starts.value_rowids())
+        starts, ends = byte_starts.flat_values, byte_ends.flat_values
+        words = tf.strings.substr(word_text, starts, ends - starts)
+
+        def characters(byte_offsets):
+            return characters_before(word_text, byte_offsets[:, None])[:, 0]
+
+        return (
+            byte_starts.with_flat_values(words),
+            byte_starts.with_flat_values(characters(starts)),
+            byte_starts.with_flat_values(characters(ends)),
+        )
 
     def _tokenize_words(self, x):
         words = _as_ragged(x["tokens"] if isinstance(x, dict) else x)

@@ -72,6 +72,42 @@ class BertQuestionAnswerer(Task):
         )
         self.span_accuracy = keras.metrics.Mean(name="span_accuracy")
 
+    def predict_answers(self, questions, contexts, max_answer_length=30,
+                        batch_size=32):
+        """The best answer span in each context, as the exported model
+        serves it.
+
+        Needs a `BertQuestionAnswererPreprocessor`. Every window of a long
+        context is scored, and the best span over all of them is chosen.
+        Returns a dict of numpy arrays: `answer_text` (`str`),
+        `answer_start`, `answer_end` (character offsets:
+        `context[start:end] == answer_text`) and `score` (start logit +
+        end logit). Same code as the `serving_default` signature; see
+        `tfzoo.export.question_answerer_signatures`.
+
+        Example (untrained, so the span is arbitrary but always a part of
+        the context):
+
+        >>> from tfzoo.preprocessing import BertQuestionAnswererPreprocessor
+        >>> from tfzoo.tokenizers import WordPieceTokenizer
+        >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+        ...               "who", "won", "?", "ada", "the", "race", "."]
+        >>> model = BertQuestionAnswerer.from_preset(
+        ...     "bert_tiny", vocabulary_size=12,
+        ...     preprocessor=BertQuestionAnswererPreprocessor(
+        ...         WordPieceTokenizer(vocabulary), sequence_length=8))
+        >>> context = "Ada won the race."
+        >>> answers = model.predict_answers(["Who won?"], [context])
+        >>> start, end = answers["answer_start"][0], answers["answer_end"][0]
+        >>> context[start:end] == answers["answer_text"][0] != ""
+        True
+        """
+        from tfzoo.export.question_answerer_signatures import predict_answers
+
+        return predict_answers(
+            self, questions, contexts, max_answer_length, batch_size
+        )
+
     def default_loss(self):
         return None  # task_loss below
 

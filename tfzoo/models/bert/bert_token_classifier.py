@@ -57,6 +57,41 @@ class BertTokenClassifier(Task):
         self.num_classes = num_classes
         self.dropout = dropout
 
+    def predict_words(self, texts, batch_size=32):
+        """Labels the words of raw texts, as the exported model serves them.
+
+        Needs a `BertTokenClassifierPreprocessor`. Returns a dict of numpy
+        arrays (strings as `str`), padded to the most words: `words`,
+        `word_starts`, `word_ends` (character offsets: `text[start:end] ==
+        word`), `word_labels`, `word_label_ids`, `word_scores`,
+        `num_words`, `num_labeled_words` (fewer when the text was cut at
+        `sequence_length`), and entities merged from BIO labels. Same code
+        as the `serving_default` signature; see
+        `tfzoo.export.token_classifier_signatures`.
+
+        Example (untrained, so only the words are meaningful):
+
+        >>> from tfzoo.preprocessing import BertTokenClassifierPreprocessor
+        >>> from tfzoo.tokenizers import WordPieceTokenizer
+        >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+        ...               "ada", "met", "oslo", "."]
+        >>> preprocessor = BertTokenClassifierPreprocessor(
+        ...     WordPieceTokenizer(vocabulary), sequence_length=4,
+        ...     label_names=["O", "B-PER", "B-LOC"])
+        >>> model = BertTokenClassifier.from_preset(
+        ...     "bert_tiny", vocabulary_size=9, num_classes=3,
+        ...     preprocessor=preprocessor)
+        >>> result = model.predict_words(["Ada met Oslo."])
+        >>> result["words"].tolist(), result["word_starts"].tolist()
+        ([['Ada', 'met', 'Oslo', '.']], [[0, 4, 8, 12]])
+        >>> # [CLS] ada met [SEP]: the last two words have no label.
+        >>> result["num_labeled_words"], result["word_labels"][0, 2:]
+        (array([2], dtype=int32), array(['', ''], dtype=object))
+        """
+        from tfzoo.export.token_classifier_signatures import predict_words
+
+        return predict_words(self, texts, batch_size)
+
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=IGNORE_LABEL
