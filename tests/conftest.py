@@ -1,4 +1,10 @@
-"""Shared pytest setup: quiet TensorFlow, fixed seeds, float32 by default."""
+"""Shared pytest setup: quiet TensorFlow, fixed seeds, float32 by default.
+
+Also tiny models of every exported task, with preprocessors, and their
+exports. Session-scoped, so test files that share a model build and export
+it once. The question answerer is trained to find the one city in a
+context.
+"""
 
 import os
 
@@ -6,7 +12,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+from tfzoo.export import export_saved_model  # noqa: E402
+from tfzoo.models import (  # noqa: E402
+    BertBackbone,
+    BertClassifier,
+    BertQuestionAnswerer,
+    BertTokenClassifier,
+)
+from tfzoo.preprocessing import (  # noqa: E402
+    BertClassifierPreprocessor,
+    BertQuestionAnswererPreprocessor,
+    BertTokenClassifierPreprocessor,
+)
+from tfzoo.tokenizers import (  # noqa: E402
+    WordPieceTokenizer,
+    train_word_piece_vocabulary,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +39,116 @@ def fixed_seed_and_float32_policy():
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
+
+
+CORPUS = [
+    "Ada Lovelace met Charles Babbage in London in June.",
+    "Grace Hopper worked in New York and visited Oslo.",
+    "The cat sat on the mat, and the dog ran to the park!",
+    "Who wrote the first program? Ada wrote it for the engine.",
+    "A café in Paris serves naïve art; 東京 is far away.",
+]
+ENTITY_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+CITIES = ["London", "Oslo", "Paris"]
+CITY_QUESTION = "Which city?"
+
+
+def tiny_backbone(vocabulary_size, sequence_length):
+    return BertBackbone(
+        vocabulary_size=vocabulary_size, num_layers=1, num_heads=2,
+        hidden_dim=32, intermediate_dim=64,
+        max_sequence_length=sequence_length, dropout=0.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return WordPieceTokenizer(
+        train_word_piece_vocabulary(CORPUS * 3, 300, min_count=1)
+    )
+
+
+@pytest.fixture(scope="session")
+def token_classifier(tokenizer):
+    keras.utils.set_random_seed(7)
+    preprocessor = BertTokenClassifierPreprocessor(
+        tokenizer, sequence_length=16, label_names=ENTITY_LABELS
+    )
+    return BertTokenClassifier(
+        tiny_backbone(tokenizer.vocabulary_size(), 16),
+        num_classes=len(ENTITY_LABELS), preprocessor=preprocessor,
+    )
+
+
+def city_questions(tokenizer, count, seed=0):
+    """Contexts of 3 to 13 vocabulary words, one of them a city: the
+    answer to `CITY_QUESTION`."""
+    cities = {city.lower() for city in CITIES}
+    words = [
+        token for token in tokenizer.get_vocabulary()
+        if token not in tokenizer.special_tokens + list(cities)
+        and not token.startswith("##")
+    ]
+    rng = np.random.default_rng(seed)
+    x = {"question": [CITY_QUESTION] * count, "context": []}
+    y = {"answer_start": [], "answer_text": []}
+    for _ in range(count):
+        context = list(rng.choice(words, rng.integers(2, 13)))
+        position = int(rng.integers(0, len(context) + 1))
+        city = str(rng.choice(CITIES))
+        before = " ".join(context[:position])
+        x["context"].append(" ".join(context[:position] + [city]
+                                     + context[position:]))
+        y["answer_start"].append(len(before) + (1 if before else 0))
+        y["answer_text"].append(city)
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def question_answerer(tokenizer):
+    keras.utils.set_random_seed(7)
+    preprocessor = BertQuestionAnswererPreprocessor(
+        tokenizer, sequence_length=24, doc_stride=6
+    )
+    model = BertQuestionAnswerer(
+        tiny_backbone(tokenizer.vocabulary_size(), 24),
+        preprocessor=preprocessor,
+    )
+    model.compile(learning_rate=3e-3, jit_compile=False)
+    model.fit(*city_questions(tokenizer, 384), epochs=3, batch_size=32,
+              verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def pair_classifier(tokenizer):
+    keras.utils.set_random_seed(7)
+    preprocessor = BertClassifierPreprocessor(
+        tokenizer, sequence_length=16, label_names=["different", "same"]
+    )
+    return BertClassifier(
+        tiny_backbone(tokenizer.vocabulary_size(), 16),
+        preprocessor=preprocessor,
+    )
+
+
+@pytest.fixture(scope="session")
+def token_classifier_export(token_classifier, tmp_path_factory):
+    return export_saved_model(
+        token_classifier, str(tmp_path_factory.mktemp("token_classifier"))
+    )
+
+
+@pytest.fixture(scope="session")
+def question_answerer_export(question_answerer, tmp_path_factory):
+    return export_saved_model(
+        question_answerer, str(tmp_path_factory.mktemp("question_answerer"))
+    )
+
+
+@pytest.fixture(scope="session")
+def pair_classifier_export(pair_classifier, tmp_path_factory):
+    return export_saved_model(
+        pair_classifier, str(tmp_path_factory.mktemp("pair_classifier")),
+        text_pair=True,
+    )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.export.conftest import CITY_QUESTION, CORPUS
+from tests.conftest import CITY_QUESTION, CORPUS
 from tests.export.servables import serve, signature_defs
 from tests.export.warmup_checks import check_warmup, warmup_calls
 from tfzoo.export import check_servable, export_saved_model

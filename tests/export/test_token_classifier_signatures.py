@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.export.conftest import ENTITY_LABELS
+from tests.conftest import ENTITY_LABELS
 from tests.export.servables import serve, signature_defs
 from tests.export.warmup_checks import check_warmup, warmup_calls
 from tfzoo.export import check_servable, export_saved_model
