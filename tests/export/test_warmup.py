@@ -12,6 +12,7 @@ from tfzoo.export.warmup import (
     predict_log,
     write_warmup_file,
 )
+from tfzoo.export.length_buckets import sequence_buckets
 from tfzoo.tokenizers import WordPieceTokenizer
 
 
@@ -36,12 +37,18 @@ def test_filler_text_needs_a_one_token_word():
         filler_text(only_special, 3)
 
 
-def test_length_buckets_grow_from_short_to_over():
-    for capacity in (1, 6, 13, 126, 381):
-        buckets = length_buckets(capacity)
-        assert list(buckets) == ["short", "medium", "full", "over"]
+def test_length_buckets_grow_from_short_to_over_and_fill_each_bucket():
+    for capacity, sequence_length in ((1, 3), (6, 8), (13, 16), (126, 128),
+                                      (381, 384)):
+        buckets = length_buckets(capacity, sequence_length)
+        names = list(buckets)
+        assert names[:2] == ["short", "medium"]
+        assert names[-2:] == ["full", "over"]
         assert 1 <= buckets["short"] <= buckets["medium"] <= capacity
         assert buckets["full"] == capacity < buckets["over"]
+        overhead = sequence_length - capacity
+        for bucket in sequence_buckets(sequence_length)[:-1]:
+            assert buckets[f"fills {bucket}"] + overhead == bucket
 
 
 def test_records_round_trip(tmp_path):

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tests.export.servables import signature_defs
 from tfzoo.export import read_warmup_file, replay_inputs
+from tfzoo.export.length_buckets import sequence_buckets
 from tfzoo.models import BertClassifier, BertQuestionAnswerer
 
 TF_SERVING_MAX_RECORDS = 1000
@@ -48,6 +49,11 @@ def check_warmup(model, path, replayed):
             model, BertQuestionAnswerer
         ):
             assert "over" in found, (name, found)
+        # Every length bucket the signatures cut batches to is warmed.
+        length = model.preprocessor.sequence_length
+        served = {next(b for b in sequence_buckets(length) if b >= tokens)
+                  for tokens in padded} | {length}
+        assert served == set(sequence_buckets(length)), (name, found)
 
     assert len(replayed) == len(calls)
     for (_, name, inputs), outputs in zip(calls, replayed):

@@ -14,6 +14,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
+from tfzoo.export.length_buckets import call_on_length_bucket
 from tfzoo.export.task_preprocessing import label_names, require_preprocessor
 from tfzoo.preprocessing.bert_classifier_preprocessor import (
     BertClassifierPreprocessor,
@@ -35,7 +36,7 @@ def classifier_signatures(model, text_pair=False):
     text_names = ["text", "text_pair"] if text_pair else ["text"]
 
     def outputs(features):
-        logits = tf.cast(model(features, training=False), "float32")
+        logits = tf.cast(call_on_length_bucket(model, features), "float32")
         label_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {
             "logits": logits,
@@ -96,7 +97,7 @@ def classifier_warmup_logs(model, text_pair=False):
     length = preprocessor.sequence_length
     capacity = length - 3 if text_pair else length - 2
     logs = []
-    for num_tokens in warmup.length_buckets(capacity).values():
+    for num_tokens in warmup.length_buckets(capacity, length).values():
         if text_pair:
             second = num_tokens // 2
             texts = {

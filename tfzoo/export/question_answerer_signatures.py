@@ -19,6 +19,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
+from tfzoo.export.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import require_preprocessor
 from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
@@ -40,7 +41,10 @@ def answer_questions(
     windows = model.preprocessor.windows(
         {"question": question, "context": context}
     )
-    logits = model({key: windows[key] for key in FEATURES}, training=False)
+    logits = call_on_length_bucket(
+        model, {key: windows[key] for key in FEATURES},
+        pad_sequence_axis=True,
+    )
     return best_answers(
         context,
         windows,
@@ -172,13 +176,14 @@ def question_answerer_signatures(
         input_signature=[id_spec, id_spec, id_spec], autograph=False
     )
     def predict_token_ids(token_ids, segment_ids, padding_mask):
-        logits = model(
+        logits = call_on_length_bucket(
+            model,
             {
                 "token_ids": token_ids,
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            training=False,
+            pad_sequence_axis=True,
         )
         return {
             name: tf.cast(logits[name], "float32")
@@ -201,7 +206,9 @@ def question_answerer_warmup_logs(model):
                           preprocessor.max_question_length)
     capacity = preprocessor.sequence_length - 3 - question_tokens
     logs = []
-    for num_tokens in warmup.length_buckets(capacity).values():
+    for num_tokens in warmup.length_buckets(
+        capacity, preprocessor.sequence_length
+    ).values():
         texts = {
             "question": [question],
             "context": [warmup.filler_text(tokenizer, num_tokens)],

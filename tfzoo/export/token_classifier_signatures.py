@@ -25,6 +25,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
+from tfzoo.export.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import label_names, require_preprocessor
 from tfzoo.preprocessing.bert_token_classifier_preprocessor import (
@@ -53,7 +54,10 @@ def label_words(model, text):
     preprocessor = model.preprocessor
     words, starts, ends = preprocessor.split_text(text)
     features, word_ids = preprocessor.features_and_word_ids(words)
-    logits = tf.cast(model(features, training=False), "float32")
+    logits = tf.cast(
+        call_on_length_bucket(model, features, pad_sequence_axis=True),
+        "float32",
+    )
     label_ids = preprocessor.word_predictions(logits, word_ids)
     probabilities = tf.nn.softmax(
         preprocessor.word_logits(logits, word_ids).flat_values, axis=-1
@@ -190,13 +194,14 @@ def token_classifier_signatures(model):
         input_signature=[id_spec, id_spec, id_spec], autograph=False
     )
     def predict_token_ids(token_ids, segment_ids, padding_mask):
-        logits = model(
+        logits = call_on_length_bucket(
+            model,
             {
                 "token_ids": token_ids,
                 "segment_ids": segment_ids,
                 "padding_mask": padding_mask,
             },
-            training=False,
+            pad_sequence_axis=True,
         )
         logits = tf.cast(logits, "float32")
         return {
@@ -215,7 +220,9 @@ def token_classifier_warmup_logs(model):
     each, so `full` fills the sequence and `over` is cut)."""
     preprocessor = model.preprocessor
     logs = []
-    buckets = warmup.length_buckets(preprocessor.sequence_length - 2)
+    buckets = warmup.length_buckets(
+        preprocessor.sequence_length - 2, preprocessor.sequence_length
+    )
     for num_tokens in buckets.values():
         text = warmup.filler_text(preprocessor.tokenizer, num_tokens)
         words, _, _ = preprocessor.split_text([text])

@@ -28,30 +28,40 @@ from tensorflow_serving.apis import model_pb2
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
+from tfzoo.export.length_buckets import sequence_buckets
+
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000  # TF Serving reads no more
 # Input name of the serialized tf.Examples in Classify signatures.
 EXAMPLES_INPUT = "inputs"
 
 
-def length_buckets(capacity):
-    """Token counts to warm, for inputs that fit `capacity` tokens.
+def length_buckets(capacity, sequence_length):
+    """Token counts to warm, for inputs that fit `capacity` tokens of a
+    sequence of `sequence_length`.
 
-    `short` (a few tokens), `medium` (half), `full` (exactly `capacity`,
-    no padding) and `over` (more than twice `capacity`: truncated, or
-    several question-answering windows).
+    `short` (a few tokens), `medium` (half), one count that exactly fills
+    each serving length bucket below the longest (`fills 16`, ...; see
+    `tfzoo.export.length_buckets`), `full` (exactly `capacity`, no
+    padding) and `over` (more than twice `capacity`: truncated, or several
+    question-answering windows).
 
-    >>> length_buckets(30)
-    {'short': 4, 'medium': 15, 'full': 30, 'over': 61}
+    >>> length_buckets(30, 32)
+    {'short': 4, 'medium': 15, 'fills 16': 14, 'full': 30, 'over': 61}
     """
     if capacity < 1:
         raise ValueError(f"capacity must be >= 1, got {capacity}.")
-    return {
+    overhead = sequence_length - capacity
+    counts = {
         "short": max(1, min(4, capacity // 4)),
         "medium": max(1, capacity // 2),
-        "full": capacity,
-        "over": 2 * capacity + 1,
     }
+    for bucket in sequence_buckets(sequence_length)[:-1]:
+        if bucket - overhead >= 1:
+            counts[f"fills {bucket}"] = bucket - overhead
+    counts["full"] = capacity
+    counts["over"] = 2 * capacity + 1
+    return counts
 
 
 def filler_text(tokenizer, num_tokens):

@@ -166,7 +166,8 @@ class MultiHeadAttention(keras.layers.Layer):
         output = tf.matmul(context, output_kernel)
         if self.use_bias:
             output = output + self.output_bias
-        output = tf.reshape(output, [batch, query_length, -1])
+        # The static width, not -1: a batch of 0 rows must keep its shape.
+        output = tf.reshape(output, [batch, query_length, output.shape[-1]])
         if cache is not None:
             return output, cache
         return output
