@@ -43,7 +43,7 @@ from tfzoo.tokenizers import train_word_piece_vocabulary  # noqa: E402
 
 BATCHING_CONFIG = """
 max_batch_size { value: 8 }
-batch_timeout_micros { value: 1000 }
+batch_timeout_micros { value: 4000 }
 num_batch_threads { value: 1 }
 max_enqueued_batches { value: 100 }
 """
