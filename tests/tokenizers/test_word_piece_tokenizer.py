@@ -175,3 +175,13 @@ def test_offsets_point_at_the_original_text(vocabulary_file):
     ]
     assert pieces == [["The", "café", ",", "play", "ing", "!"],
                       ["Hello", "world", "你", "好"]]
+
+
+def test_offsets_continue_past_a_nul_byte(vocabulary_file):
+    tokenizer = WordPieceTokenizer(vocabulary_file)
+    text = "Hello\x00world playing"
+    ids, starts, ends = tokenizer.tokenize_with_offsets([text])
+    pieces = [text.encode()[a:b].decode()
+              for a, b in zip(starts.to_list()[0], ends.to_list()[0])]
+    assert pieces == ["Hello", "world", "play", "ing"]
+    assert len(ids.to_list()[0]) == 4

@@ -121,11 +121,8 @@ class BertTokenClassifierPreprocessor(Preprocessor):
         """
         text = check_utf8(tf.convert_to_tensor(text))
         tokenizer = self.tokenizer
-        # tf-text's regex split stops at a NUL byte; a space (also one
-        # byte, also a word boundary) keeps the words after it.
         _, byte_starts, byte_ends = bert_basic_tokenize_with_offsets(
-            tf.strings.regex_replace(text, r"\x00", " "),
-            tokenizer.lowercase, tokenizer.strip_accents,
+            text, tokenizer.lowercase, tokenizer.strip_accents,
             tokenizer.special_tokens,
         )
         word_text = tf.gather(text, byte_starts.value_rowids())

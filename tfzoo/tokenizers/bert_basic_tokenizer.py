@@ -101,6 +101,9 @@ def bert_basic_tokenize_with_offsets(
     separators = (
         f"{SEPARATOR_PATTERN}|{WHITESPACE_PATTERN}+|(?:{CONTROL_PATTERN})+"
     )
+    # tf-text's regex split stops at a NUL byte; a space (also one byte,
+    # also a separator here) keeps the words after it and every offset.
+    text = tf.strings.regex_replace(text, r"\x00", " ")
     words, starts, ends = tf_text.regex_split_with_offsets(
         text,
         delim_regex_pattern=f"{separators}|{kept}",
