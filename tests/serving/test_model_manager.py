@@ -21,6 +21,8 @@ from serving.local_server import REPOSITORY
 from serving.local_server import LocalServer
 from serving.local_server import wait_until
 from tfzoo.export import export_saved_model
+from tfzoo.export.warmup import predict_log
+from tfzoo.export.warmup import write_warmup_file
 
 State = get_model_status_pb2.ModelVersionStatus.State
 
@@ -119,6 +121,22 @@ def test_hot_swap_crashed_export_and_broken_version(
             assert "parsing message" in broken
             assert served_version(stub) == 3
             assert statuses(server)[3][0] == State.AVAILABLE
+
+            # Warmup records are replayed at load: a version whose warmup
+            # request names an input its signature lacks does not load.
+            bad_warmup = tmp_path / "bad_warmup"
+            shutil.copytree(os.path.join(classifier_base_path, "1"),
+                            bad_warmup)
+            write_warmup_file(str(bad_warmup), [
+                predict_log("serving_default", {"txet": ["typo"]}),
+            ])
+            os.rename(bad_warmup, os.path.join(base_path, "5"))
+            failure = wait_until(
+                lambda: statuses(server).get(5, (None, ""))[1], 120,
+                "version 5's warmup failure was never reported",
+            )
+            assert "Missing but required: {text}" in failure
+            assert served_version(stub) == 3
 
 
 def test_version_policy_labels_and_config_reload(

@@ -271,9 +271,6 @@ def malformed_tensor_protos():
     resource = tf.make_tensor_proto(["a"])
     resource.dtype = 20  # DT_RESOURCE
     protos.append(resource)
-    empty = tf.make_tensor_proto(np.zeros([0], np.float32))
-    empty.dtype = 7  # DT_STRING with no strings
-    protos.append(empty)
     return protos
 
 
@@ -301,3 +298,10 @@ def test_fuzzed_requests_leave_the_server_serving(served_classifier, stub):
     assert served_classifier.server.process.poll() is None
     response = stub.Predict(predict_request(TEXTS), timeout=60)
     assert len(response.outputs["label_ids"].int_val) == len(TEXTS)
+
+
+def test_an_empty_batch_gets_empty_outputs(stub):
+    request = predict_request(np.array([], dtype=object))
+    outputs = stub.Predict(request, timeout=60).outputs
+    assert tf.make_ndarray(outputs["probabilities"]).shape == (0, 2)
+    assert tf.make_ndarray(outputs["label_names"]).shape == (0,)
