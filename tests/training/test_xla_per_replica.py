@@ -25,7 +25,7 @@ from tfzoo.training import AdamW
 
 config = dict(tasks.TINY_BERT, dropout=0.0)
 
-def train(strategy, task="classifier"):
+def train(strategy, task="classifier", clipnorm=None, accumulate=1):
     keras.utils.set_random_seed(5)
     if task == "classifier":
         x, y = tasks.marker_presence(256)
@@ -35,9 +35,10 @@ def train(strategy, task="classifier"):
         build = lambda: BertQuestionAnswerer(BertBackbone(**config))
     with strategy.scope():
         model = build()
-        # Keras clips gradients per replica, before they are summed, so
-        # parity needs clipping off (its own non-XLA path does the same).
-        model.compile(optimizer=AdamW(2e-3, global_clipnorm=None))
+        # A small clip norm, so that clipping acts on every step: it must
+        # see the summed gradient, as on one device.
+        model.compile(optimizer=AdamW(2e-3, global_clipnorm=clipnorm),
+                      gradient_accumulation_steps=accumulate)
     history = model.fit(x, y, batch_size=64, epochs=3, shuffle=False,
                         verbose=0)
     return model, history.history["loss"]
@@ -48,6 +49,8 @@ single, single_losses = train(one_device)
 mirrored, mirrored_losses = train(two_devices)
 _, single_qa_losses = train(one_device, "qa")
 _, mirrored_qa_losses = train(two_devices, "qa")
+_, single_clipped = train(one_device, clipnorm=0.05, accumulate=2)
+_, mirrored_clipped = train(two_devices, clipnorm=0.05, accumulate=2)
 x, y = tasks.marker_presence(256)
 try:
     mirrored.fit(x, y, batch_size=63, verbose=0)
@@ -60,6 +63,8 @@ print(json.dumps({
     "single_qa": single_qa_losses,
     "mirrored_qa": mirrored_qa_losses,
     "mirrored": mirrored_losses,
+    "single_clipped": single_clipped,
+    "mirrored_clipped": mirrored_clipped,
     "replicas": mirrored.distribute_strategy.num_replicas_in_sync,
     "per_replica_xla": mirrored._xla_per_replica,
     "keras_jit": mirrored.jit_compile,
@@ -84,4 +89,10 @@ def test_mirrored_xla_training_matches_one_device():
     for single, mirrored in zip(report["single"], report["mirrored"]):
         assert abs(single - mirrored) < 1e-4, report
     for single, mirrored in zip(report["single_qa"], report["mirrored_qa"]):
+        assert abs(single - mirrored) < 1e-4, report
+    # Clipping (by global norm) and gradient accumulation act on the summed
+    # gradient, so they match one device too.
+    assert report["single_clipped"] != report["single"]
+    for single, mirrored in zip(report["single_clipped"],
+                                report["mirrored_clipped"]):
         assert abs(single - mirrored) < 1e-4, report

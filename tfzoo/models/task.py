@@ -2,6 +2,7 @@
 
 import inspect
 import math
+import threading
 import warnings
 
 import keras
@@ -99,6 +100,7 @@ class Task(keras.Model):
         metrics="auto",
         jit_compile=True,
         learning_rate=None,
+        gradient_accumulation_steps=1,
         **kwargs,
     ):
         """Compiles with the task's defaults wherever "auto" is given.
@@ -110,7 +112,17 @@ class Task(keras.Model):
             loss: "auto" for the task's loss.
             metrics: "auto" for the task's metrics.
             jit_compile: compile the training step with XLA (default True).
+            gradient_accumulation_steps: split each (per-replica) batch into
+                this many micro-batches, run them one after another and
+                apply their averaged gradients once: the update of the
+                whole batch, with the activation memory of one micro-batch.
         """
+        if int(gradient_accumulation_steps) < 1:
+            raise ValueError(
+                f"gradient_accumulation_steps must be >= 1, got "
+                f"{gradient_accumulation_steps}."
+            )
+        self.gradient_accumulation_steps = int(gradient_accumulation_steps)
         self._pending_schedule = None
         if isinstance(optimizer, str) and optimizer == "auto":
             peak = learning_rate or self.default_learning_rate
@@ -130,7 +142,9 @@ class Task(keras.Model):
         # each replica's forward and backward pass is compiled instead,
         # and the reduction and optimizer update run outside XLA.
         replicas = self.distribute_strategy.num_replicas_in_sync
-        self._xla_per_replica = jit_compile is True and replicas > 1
+        self._xla_per_replica = jit_compile is True and (
+            replicas > 1 or self.gradient_accumulation_steps > 1
+        )
         self._replica_gradients = None
         super().compile(
             optimizer=optimizer,
@@ -146,12 +160,14 @@ class Task(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if self._replica_gradients is None:
             self._replica_gradients = tf.function(
-                self._gradients, jit_compile=True
+                self._gradients, jit_compile=True, autograph=False
             )
         gradients, loss, y_pred = self._replica_gradients(
             x, y, sample_weight
         )
-        self.optimizer.apply(gradients, self.trainable_variables)
+        apply_reduced_gradients(
+            self.optimizer, gradients, self.trainable_variables
+        )
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         self._loss_tracker.update_state(
             loss * replicas,
@@ -160,7 +176,51 @@ class Task(keras.Model):
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def _gradients(self, x, y, sample_weight):
-        """One replica's loss and gradients (XLA-compiled by train_step)."""
+        """One replica's loss and gradients (XLA-compiled by train_step),
+        summed over `gradient_accumulation_steps` micro-batches."""
+        steps = self.gradient_accumulation_steps
+        if steps == 1:
+            return self._micro_batch_gradients(x, y, sample_weight)
+        batch = tf.nest.flatten(x)[0].shape[0]
+        if batch is None or batch % steps:
+            raise ValueError(
+                f"A per-replica batch of {batch} examples does not split "
+                f"into {steps} equal micro-batches; make the global batch "
+                f"size a multiple of {steps} x the replica count."
+            )
+
+        def part(structure, index):
+            if structure is None:
+                return None
+            size = batch // steps
+            return tf.nest.map_structure(
+                lambda t: t[index * size:(index + 1) * size], structure
+            )
+
+        total_gradients, total_loss, predictions = None, 0.0, []
+        for index in range(steps):
+            gradients, loss, y_pred = self._micro_batch_gradients(
+                part(x, index), part(y, index), part(sample_weight, index)
+            )
+            total_loss += loss / steps
+            predictions.append(y_pred)
+            gradients = [
+                None if g is None else tf.convert_to_tensor(g) / steps
+                for g in gradients
+            ]
+            if total_gradients is None:
+                total_gradients = gradients
+            else:
+                total_gradients = [
+                    None if g is None else total + g
+                    for total, g in zip(total_gradients, gradients)
+                ]
+        y_pred = tf.nest.map_structure(
+            lambda *parts: tf.concat(parts, axis=0), *predictions
+        )
+        return total_gradients, total_loss, y_pred
+
+    def _micro_batch_gradients(self, x, y, sample_weight):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(
@@ -175,6 +235,9 @@ class Task(keras.Model):
         config = super().get_compile_config()
         if config:
             config["auto_arguments"] = list(self._auto_arguments)
+            config["gradient_accumulation_steps"] = (
+                self.gradient_accumulation_steps
+            )
         return config
 
     def compile_from_config(self, config):
@@ -216,7 +279,10 @@ class Task(keras.Model):
         **kwargs,
     ):
         sample_weight = kwargs.pop("sample_weight", None)
-        check_global_batch_size(batch_size, self.distribute_strategy)
+        check_global_batch_size(
+            batch_size, self.distribute_strategy,
+            getattr(self, "gradient_accumulation_steps", 1),
+        )
         if self.preprocessor is not None:
             x = self._preprocessed(
                 x, y, sample_weight, batch_size, kwargs.pop("shuffle", True)
@@ -380,6 +446,69 @@ class Task(keras.Model):
                 config["preprocessor"]
             )
         return cls(**config)
+
+
+def apply_reduced_gradients(optimizer, gradients, variables):
+    """Sums replicas' gradients, then lets `optimizer` apply the sum.
+
+    Keras' optimizers clip (and check loss-scaled gradients for overflow,
+    and accumulate micro-batches) on each replica's own gradients and sum
+    them only afterwards, so clipping by global norm under several
+    replicas differs from one device. Here the sum comes first, and the
+    optimizer's own sum is skipped while its update step is traced: every
+    later stage sees the same global gradient one device would.
+    """
+    context = tf.distribute.get_replica_context()
+    present = [index for index, g in enumerate(gradients) if g is not None]
+    reduced = context.all_reduce(
+        tf.distribute.ReduceOp.SUM, [gradients[i] for i in present]
+    )
+    gradients = list(gradients)
+    for index, gradient in zip(present, reduced):
+        gradients[index] = gradient
+    base = getattr(optimizer, "inner_optimizer", optimizer)
+    skip = _SkipOptimizerSum.installed_on(base)
+    with skip:
+        optimizer.apply(gradients, variables)
+
+
+class _SkipOptimizerSum:
+    """Makes an optimizer's gradient sum a no-op while inside `with`.
+
+    Replicas trace their steps in parallel threads (and a loss-scale
+    optimizer applies from yet other ones), so a count of the replicas
+    inside says when to skip, rather than a flag any one of them resets.
+    """
+
+    def __init__(self, optimizer):
+        self.inside = 0
+        self.lock = threading.Lock()
+        self.original = optimizer._all_reduce_sum_gradients
+
+    @classmethod
+    def installed_on(cls, optimizer):
+        skip = vars(optimizer).get("_tfzoo_skip_sum")
+        if skip is None:
+            skip = cls(optimizer)
+            # object's own setattr keeps Keras' attribute tracking out.
+            object.__setattr__(optimizer, "_tfzoo_skip_sum", skip)
+            object.__setattr__(
+                optimizer, "_all_reduce_sum_gradients", skip.all_reduce
+            )
+        return skip
+
+    def all_reduce(self, gradients_and_variables):
+        if self.inside:
+            return list(gradients_and_variables)
+        return self.original(gradients_and_variables)
+
+    def __enter__(self):
+        with self.lock:
+            self.inside += 1
+
+    def __exit__(self, *exc_info):
+        with self.lock:
+            self.inside -= 1
 
 
 def _as_tensor(values):

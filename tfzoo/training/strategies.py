@@ -117,12 +117,16 @@ def _tpu_strategy(tpu):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def check_global_batch_size(batch_size, strategy):
-    """Raises unless `batch_size` splits evenly over the replicas."""
-    replicas = strategy.num_replicas_in_sync
-    if batch_size is not None and batch_size % replicas:
+def check_global_batch_size(batch_size, strategy, micro_batches=1):
+    """Raises unless `batch_size` splits evenly over the replicas (and each
+    replica's share into `micro_batches` equal parts)."""
+    parts = strategy.num_replicas_in_sync * micro_batches
+    if batch_size is not None and batch_size % parts:
+        split = f"over {strategy.num_replicas_in_sync} replicas"
+        if micro_batches > 1:
+            split += f" and {micro_batches} accumulation micro-batches"
         raise ValueError(
             f"The global batch size {batch_size} does not divide evenly "
-            f"over {replicas} replicas; use a multiple of {replicas}, e.g. "
-            f"{(batch_size // replicas + 1) * replicas}."
+            f"{split}; use a multiple of {parts}, e.g. "
+            f"{(batch_size // parts + 1) * parts}."
         )
