@@ -12,7 +12,7 @@ from tfzoo.export.warmup import (
     predict_log,
     write_warmup_file,
 )
-from tfzoo.export.length_buckets import sequence_buckets
+from tfzoo.preprocessing.length_buckets import sequence_buckets
 from tfzoo.tokenizers import WordPieceTokenizer
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tests.export.servables import signature_defs
 from tfzoo.export import read_warmup_file, replay_inputs
-from tfzoo.export.length_buckets import sequence_buckets
+from tfzoo.preprocessing.length_buckets import sequence_buckets
 from tfzoo.models import BertClassifier, BertQuestionAnswerer
 
 TF_SERVING_MAX_RECORDS = 1000

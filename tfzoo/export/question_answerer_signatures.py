@@ -19,7 +19,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
-from tfzoo.export.length_buckets import call_on_length_bucket
+from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import require_preprocessor
 from tfzoo.preprocessing.bert_question_answerer_preprocessor import (

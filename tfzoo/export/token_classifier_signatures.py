@@ -25,7 +25,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
-from tfzoo.export.length_buckets import call_on_length_bucket
+from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import label_names, require_preprocessor
 from tfzoo.preprocessing.bert_token_classifier_preprocessor import (

@@ -28,7 +28,7 @@ from tensorflow_serving.apis import model_pb2
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
-from tfzoo.export.length_buckets import sequence_buckets
+from tfzoo.preprocessing.length_buckets import sequence_buckets
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000  # TF Serving reads no more
@@ -42,7 +42,7 @@ def length_buckets(capacity, sequence_length):
 
     `short` (a few tokens), `medium` (half), one count that exactly fills
     each serving length bucket below the longest (`fills 16`, ...; see
-    `tfzoo.export.length_buckets`), `full` (exactly `capacity`, no
+    `tfzoo.preprocessing.length_buckets`), `full` (exactly `capacity`, no
     padding) and `over` (more than twice `capacity`: truncated, or several
     question-answering windows).
 

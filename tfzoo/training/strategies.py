@@ -98,8 +98,31 @@ def resolve_strategy(name="auto", tpu=None):
                 "cluster; start the workers with `python -m tfzoo.launch` or "
                 "set TF_CONFIG on each machine."
             )
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _MultiWorkerMirroredStrategy()
     return _tpu_strategy(tpu)
+
+
+class _MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """MultiWorkerMirroredStrategy with a `reduce` that Keras' `fit` can use.
+
+    Keras reduces values with it that the multi-worker `reduce` rejects
+    (keras-team/keras#20329): a whole data batch, a nest (which
+    `MirroredStrategy.reduce` maps over), before training; and scalar logs
+    with `axis=0` after every step. Here a nest is reduced leaf by leaf,
+    and a scalar along `axis` is reduced over the replicas alone.
+    """
+
+    def reduce(self, reduce_op, value, axis=None):
+        parent = super()
+
+        def reduce_leaf(leaf):
+            first = self.experimental_local_results(leaf)[0]
+            rank = tf.TensorShape(getattr(first, "shape", ())).rank
+            return parent.reduce(
+                reduce_op, leaf, None if rank == 0 else axis
+            )
+
+        return tf.nest.map_structure(reduce_leaf, value)
 
 
 def _tpu_strategy(tpu):

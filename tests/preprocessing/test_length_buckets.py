@@ -1,8 +1,8 @@
 import numpy as np
 import tensorflow as tf
 
-from tfzoo.export.length_buckets import call_on_length_bucket
-from tfzoo.export.length_buckets import sequence_buckets
+from tfzoo.preprocessing.length_buckets import call_on_length_bucket
+from tfzoo.preprocessing.length_buckets import sequence_buckets
 from tfzoo.models import BertBackbone
 from tfzoo.models import BertClassifier
 from tfzoo.models import BertTokenClassifier
