@@ -102,6 +102,7 @@ class Task(keras.Model):
         jit_compile=True,
         learning_rate=None,
         gradient_accumulation_steps=1,
+        log_gradient_norm=False,
         **kwargs,
     ):
         """Compiles with the task's defaults wherever "auto" is given.
@@ -117,6 +118,9 @@ class Task(keras.Model):
                 this many micro-batches, run them one after another and
                 apply their averaged gradients once: the update of the
                 whole batch, with the activation memory of one micro-batch.
+            log_gradient_norm: add the global norm of each step's (summed,
+                unscaled) gradient to the logs as `gradient_norm`; see
+                `tfzoo.training.TrainingLogger`.
         """
         if int(gradient_accumulation_steps) < 1:
             raise ValueError(
@@ -143,8 +147,10 @@ class Task(keras.Model):
         # each replica's forward and backward pass is compiled instead,
         # and the reduction and optimizer update run outside XLA.
         replicas = self.distribute_strategy.num_replicas_in_sync
+        self.log_gradient_norm = bool(log_gradient_norm)
         self._xla_per_replica = jit_compile is True and (
             replicas > 1 or self.gradient_accumulation_steps > 1
+            or self.log_gradient_norm
         )
         self._replica_gradients = None
         super().compile(
@@ -166,7 +172,7 @@ class Task(keras.Model):
         gradients, loss, y_pred = self._replica_gradients(
             x, y, sample_weight
         )
-        apply_reduced_gradients(
+        summed = apply_reduced_gradients(
             self.optimizer, gradients, self.trainable_variables
         )
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -174,7 +180,12 @@ class Task(keras.Model):
             loss * replicas,
             sample_weight=tf.shape(tf.nest.flatten(x)[0])[0],
         )
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+        metrics = self.compute_metrics(x, y, y_pred, sample_weight)
+        if self.log_gradient_norm:
+            norm = tf.linalg.global_norm([g for g in summed if g is not None])
+            scale = getattr(self.optimizer, "dynamic_scale", None)
+            metrics["gradient_norm"] = norm if scale is None else norm / scale
+        return metrics
 
     def _gradients(self, x, y, sample_weight):
         """One replica's loss and gradients (XLA-compiled by train_step),
@@ -239,6 +250,7 @@ class Task(keras.Model):
             config["gradient_accumulation_steps"] = (
                 self.gradient_accumulation_steps
             )
+            config["log_gradient_norm"] = self.log_gradient_norm
         return config
 
     def compile_from_config(self, config):
@@ -461,7 +473,7 @@ class Task(keras.Model):
 
 
 def apply_reduced_gradients(optimizer, gradients, variables):
-    """Sums replicas' gradients, then lets `optimizer` apply the sum.
+    """Sums replicas' gradients, lets `optimizer` apply the sum, returns it.
 
     Keras' optimizers clip (and check loss-scaled gradients for overflow,
     and accumulate micro-batches) on each replica's own gradients and sum
@@ -482,6 +494,7 @@ def apply_reduced_gradients(optimizer, gradients, variables):
     skip = _SkipOptimizerSum.installed_on(base)
     with skip:
         optimizer.apply(gradients, variables)
+    return gradients
 
 
 class _SkipOptimizerSum:

@@ -1,10 +1,6 @@
 """Optimizers, schedules, distribution strategies and checkpoints."""
 
 from tfzoo.training.adamw import AdamW
-from tfzoo.training.checkpoints import (
-    StepCheckpoint,
-    latest_checkpoint_state,
-)
 from tfzoo.training.nan_guard import NaNGuard, NaNLossError
 from tfzoo.training.precision import PRECISIONS, set_precision
 from tfzoo.training.schedules import WarmupDecay
@@ -12,3 +8,4 @@ from tfzoo.training.strategies import (
     check_global_batch_size,
     resolve_strategy,
 )
+from tfzoo.training.training_logger import TrainingLogger
