@@ -8,6 +8,8 @@ measured here.
 
     python benchmarks/train_throughput.py            # bert_mini, batch 32
     python benchmarks/train_throughput.py --steps 10 --repeats 1
+    python benchmarks/train_throughput.py --strategy mirrored --skip transformers
+    python benchmarks/train_throughput.py --precision mixed_bfloat16
 """
 
 import argparse
@@ -37,6 +39,13 @@ def parse_args():
                         help="rounds; each framework runs once a round")
     parser.add_argument("--warmup_steps", type=int, default=3,
                         help="untimed steps first (XLA compilation)")
+    parser.add_argument("--strategy", default="one_device",
+                        choices=["one_device", "mirrored"],
+                        help="mirrored: tfzoo on --logical_devices CPUs")
+    parser.add_argument("--logical_devices", type=int, default=2,
+                        help="CPU devices for --strategy mirrored")
+    parser.add_argument("--precision", default="float32",
+                        choices=list(tfzoo.training.PRECISIONS))
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["keras_hub", "transformers"],
                         help="anchors to leave out")
@@ -92,12 +101,14 @@ def keras_fit_runner(model, features, labels, args):
     return run
 
 
-def tfzoo_runner(config, args):
+def tfzoo_runner(config, args, jit_compile=True, strategy=None):
     keras.utils.set_random_seed(0)
-    model = tfzoo.models.BertClassifier(
-        tfzoo.models.BertBackbone(**config), num_classes=args.num_classes
-    )
-    model.compile(jit_compile=True)
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = tfzoo.models.BertClassifier(
+            tfzoo.models.BertBackbone(**config), num_classes=args.num_classes
+        )
+        model.compile(jit_compile=jit_compile)
     features, labels = random_batches(args, config["vocabulary_size"])
     return keras_fit_runner(model, features, labels, args)
 
@@ -199,6 +210,13 @@ def measure_interleaved(runners, args):
 
 def main():
     args = parse_args()
+    if args.strategy == "mirrored":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu,
+            [tf.config.LogicalDeviceConfiguration()] * args.logical_devices,
+        )
+    tfzoo.training.set_precision(args.precision)
     config = dict(tfzoo.models.BertBackbone.presets[args.preset])
     tokens_per_step = args.batch_size * args.sequence_length
     flops_per_token = training_flops_per_token(config, args.sequence_length)
@@ -209,10 +227,22 @@ def main():
     print(
         f"config: {args.preset} (vocabulary {config['vocabulary_size']}), "
         f"batch {args.batch_size}, sequence {args.sequence_length}, "
-        f"{args.repeats} rounds x {args.steps} timed steps\n"
+        f"{args.precision}, {args.repeats} rounds x {args.steps} timed "
+        f"steps\n"
     )
 
     setups = {"tfzoo": tfzoo_runner}
+    # The step tfzoo runs under several replicas (XLA forward and backward,
+    # update outside XLA), here on one device against Keras' whole step.
+    setups["tfzoo per-replica step"] = (
+        lambda c, a: tfzoo_runner(c, a, jit_compile="per_replica")
+    )
+    if args.strategy == "mirrored":
+        devices = [f"/cpu:{i}" for i in range(args.logical_devices)]
+        mirrored = tf.distribute.MirroredStrategy(devices)
+        setups[f"tfzoo mirrored x{args.logical_devices}"] = (
+            lambda c, a: tfzoo_runner(c, a, strategy=mirrored)
+        )
     if "keras_hub" not in args.skip:
         setups["keras-hub (default)"] = keras_hub_runner
         setups["keras-hub (XLA forced)"] = (

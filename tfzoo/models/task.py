@@ -114,6 +114,11 @@ class Task(keras.Model):
             loss: "auto" for the task's loss.
             metrics: "auto" for the task's metrics.
             jit_compile: compile the training step with XLA (default True).
+                On one device Keras compiles the whole step; with several
+                replicas (or accumulation, or the gradient norm logged)
+                each replica's forward and backward pass is compiled and
+                the update runs outside XLA. "per_replica" asks for the
+                latter on one device too.
             gradient_accumulation_steps: split each (per-replica) batch into
                 this many micro-batches, run them one after another and
                 apply their averaged gradients once: the update of the
@@ -148,9 +153,11 @@ class Task(keras.Model):
         # and the reduction and optimizer update run outside XLA.
         replicas = self.distribute_strategy.num_replicas_in_sync
         self.log_gradient_norm = bool(log_gradient_norm)
-        self._xla_per_replica = jit_compile is True and (
-            replicas > 1 or self.gradient_accumulation_steps > 1
-            or self.log_gradient_norm
+        self._xla_per_replica = jit_compile == "per_replica" or (
+            jit_compile is True and (
+                replicas > 1 or self.gradient_accumulation_steps > 1
+                or self.log_gradient_norm
+            )
         )
         self._replica_gradients = None
         super().compile(
