@@ -186,6 +186,8 @@ def main():
               f"{grpc_p50 / in_process_p50:.2f} (target <= 1.3)")
         print(f"requests/s at concurrency 8 / concurrency 1, batching on: "
               f"{rates[True]['c8'] / rates[True]['c1']:.2f} (target >= 3)")
+        print(f"requests/s at concurrency 8 with batching / concurrency 1 "
+              f"without: {rates[True]['c8'] / rates[False]['c1']:.2f}")
         print(f"requests/s at concurrency 8 with batching / without: "
               f"{rates[True]['c8'] / rates[False]['c8']:.2f}")
 
