@@ -1,6 +1,10 @@
 """Optimizers, schedules, distribution strategies and checkpoints."""
 
 from tfzoo.training.adamw import AdamW
+from tfzoo.training.checkpoints import (
+    StepCheckpoint,
+    latest_checkpoint_state,
+)
 from tfzoo.training.nan_guard import NaNGuard, NaNLossError
 from tfzoo.training.precision import PRECISIONS, set_precision
 from tfzoo.training.schedules import WarmupDecay
