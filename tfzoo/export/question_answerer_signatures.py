@@ -19,9 +19,10 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
-from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import require_preprocessor
+from tfzoo.export.token_id_signature import token_id_signature
+from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
     BertQuestionAnswererPreprocessor,
 )
@@ -170,25 +171,13 @@ def question_answerer_signatures(
     def serve_text(question, context):
         return answer_questions(model, question, context, max_answer_length)
 
-    id_spec = tf.TensorSpec([None, preprocessor.sequence_length], tf.int32)
-
-    @tf.function(
-        input_signature=[id_spec, id_spec, id_spec], autograph=False
-    )
-    def predict_token_ids(token_ids, segment_ids, padding_mask):
-        logits = call_on_length_bucket(
-            model,
-            {
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
-            },
-            pad_sequence_axis=True,
-        )
-        return {
+    predict_token_ids = token_id_signature(
+        model, preprocessor.sequence_length,
+        lambda logits: {
             name: tf.cast(logits[name], "float32")
             for name in ("start_logits", "end_logits")
-        }
+        },
+    )
 
     return {
         "serving_default": serve_text,

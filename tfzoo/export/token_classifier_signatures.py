@@ -25,9 +25,10 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
-from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.export.outputs import concatenate_batches, to_numpy
 from tfzoo.export.task_preprocessing import label_names, require_preprocessor
+from tfzoo.export.token_id_signature import token_id_signature
+from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.preprocessing.bert_token_classifier_preprocessor import (
     BertTokenClassifierPreprocessor,
 )
@@ -188,26 +189,16 @@ def token_classifier_signatures(model):
     def serve_text(text):
         return label_words(model, text)
 
-    id_spec = tf.TensorSpec([None, preprocessor.sequence_length], tf.int32)
-
-    @tf.function(
-        input_signature=[id_spec, id_spec, id_spec], autograph=False
-    )
-    def predict_token_ids(token_ids, segment_ids, padding_mask):
-        logits = call_on_length_bucket(
-            model,
-            {
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
-            },
-            pad_sequence_axis=True,
-        )
+    def probabilities(logits):
         logits = tf.cast(logits, "float32")
         return {
             "logits": logits,
             "probabilities": tf.nn.softmax(logits, axis=-1),
         }
+
+    predict_token_ids = token_id_signature(
+        model, preprocessor.sequence_length, probabilities
+    )
 
     return {
         "serving_default": serve_text,
