@@ -5,24 +5,11 @@ compilation log on, so that each XLA compilation leaves a line naming the
 compiled function.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+from tests.two_cpu_script import run_with_two_cpus
 
 SCRIPT = r"""
-import json, os, sys
-import numpy as np
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import keras
-sys.path.insert(0, ROOT)
-from tests import synthetic_tasks as tasks
 from tfzoo.models import BertBackbone, BertClassifier
 from tfzoo.training import AdamW, set_precision
 
@@ -95,7 +82,7 @@ report["float16"] = model.fit(x, y, batch_size=16, epochs=2, shuffle=False,
 report["loss_scaled"] = type(model.optimizer).__name__
 set_precision("float32")
 print(json.dumps(report))
-""".replace("ROOT", repr(ROOT))
+"""
 
 
 def xla_compilations(log):
@@ -114,15 +101,11 @@ def xla_compilations(log):
 
 
 def test_xla_step_compiles_once_per_shape_and_options_match():
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-        timeout=900,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0",
-                 TF_CPP_VMODULE="device_compilation_profiler=1"),
+    report, log = run_with_two_cpus(
+        SCRIPT, timeout=900, TF_CPP_MIN_LOG_LEVEL="0",
+        TF_CPP_VMODULE="device_compilation_profiler=1",
     )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    compiled = xla_compilations(result.stderr)
+    compiled = xla_compilations(log)
 
     # One device: Keras' step is one XLA computation, compiled once for
     # the 24 steps of two epochs of one batch shape.

@@ -4,22 +4,9 @@ Each case runs in a fresh process: logical devices must be set up before
 TensorFlow initialises.
 """
 
-import json
-import os
-import subprocess
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+from tests.two_cpu_script import run_with_two_cpus
 
 SCRIPT = r"""
-import json, sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import keras
-sys.path.insert(0, ROOT)
-from tests import synthetic_tasks as tasks
 from tfzoo.models import BertBackbone, BertClassifier, BertQuestionAnswerer
 from tfzoo.training import AdamW
 
@@ -70,16 +57,13 @@ print(json.dumps({
     "keras_jit": mirrored.jit_compile,
     "single_keras_jit": single.jit_compile,
 }))
-""".replace("ROOT", repr(ROOT))
+"""
 
 
 def test_mirrored_xla_training_matches_one_device():
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-        timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    report, _ = run_with_two_cpus(
+        SCRIPT, timeout=600, TF_CPP_MIN_LOG_LEVEL="3"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
     # One device: Keras compiles the whole step with XLA. Two devices: the
     # per-replica gradient pass is XLA-compiled, the update is not.

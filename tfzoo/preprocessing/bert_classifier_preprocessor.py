@@ -3,8 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.preprocessing.label_encoder import LabelEncoder
-from tfzoo.preprocessing.preprocessor import Preprocessor
+from tfzoo.preprocessing.preprocessor import LabeledPreprocessor
 from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 
 
@@ -28,7 +27,7 @@ def split_text_inputs(x):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertClassifierPreprocessor(Preprocessor):
+class BertClassifierPreprocessor(LabeledPreprocessor):
     """Tokenizes and packs a text or a text pair, and encodes labels.
 
     Call it as `preprocessor(x, y=None, sample_weight=None)`. `x` is a
@@ -51,13 +50,6 @@ class BertClassifierPreprocessor(Preprocessor):
     ([[2, 5, 7, 3, 0, 0]], [1])
     """
 
-    def __init__(
-        self, tokenizer, sequence_length=128, label_names=None, **kwargs
-    ):
-        super().__init__(tokenizer, sequence_length, **kwargs)
-        self.label_names = None if label_names is None else list(label_names)
-        self.label_encoder = LabelEncoder(self.label_names)
-
     def call(self, x, y=None, sample_weight=None):
         segments = [
             self.tokenizer.tokenize(tf.convert_to_tensor(text))
@@ -67,12 +59,3 @@ class BertClassifierPreprocessor(Preprocessor):
         if y is not None:
             y = self.label_encoder(y)
         return keras.utils.pack_x_y_sample_weight(features, y, sample_weight)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "label_names": self.label_names,
-            }
-        )
-        return config

@@ -6,8 +6,7 @@ import tensorflow as tf
 from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
     characters_before,
 )
-from tfzoo.preprocessing.label_encoder import LabelEncoder
-from tfzoo.preprocessing.preprocessor import Preprocessor
+from tfzoo.preprocessing.preprocessor import LabeledPreprocessor
 from tfzoo.tokenizers.bert_basic_tokenizer import (
     bert_basic_tokenize_with_offsets,
 )
@@ -20,7 +19,7 @@ IGNORE_LABEL = -100
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BertTokenClassifierPreprocessor(Preprocessor):
+class BertTokenClassifierPreprocessor(LabeledPreprocessor):
     """Tokenizes pre-split words and aligns word labels to tokens.
 
     Call it as `preprocessor(words, labels=None)` with ragged string words
@@ -46,13 +45,6 @@ class BertTokenClassifierPreprocessor(Preprocessor):
     >>> x["token_ids"].numpy().tolist(), y.numpy().tolist()
     ([[2, 5, 6, 7, 8, 3, 0, 0]], [[-100, 1, 0, -100, 2, -100, -100, -100]])
     """
-
-    def __init__(
-        self, tokenizer, sequence_length=128, label_names=None, **kwargs
-    ):
-        super().__init__(tokenizer, sequence_length, **kwargs)
-        self.label_names = None if label_names is None else list(label_names)
-        self.label_encoder = LabelEncoder(self.label_names)
 
     def call(self, x, y=None, sample_weight=None):
         tokens, first_piece_word_ids = self._tokenize_words(x)
@@ -167,15 +159,6 @@ class BertTokenClassifierPreprocessor(Preprocessor):
         return framed.to_tensor(
             default_value=-1, shape=[None, self.sequence_length]
         )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "label_names": self.label_names,
-            }
-        )
-        return config
 
 
 def _as_ragged(values):

@@ -1,7 +1,9 @@
-"""Base class of the task preprocessors: a tokenizer and a packer."""
+"""Base classes of the task preprocessors: a tokenizer and a packer, and
+the same with label names."""
 
 import keras
 
+from tfzoo.preprocessing.label_encoder import LabelEncoder
 from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
 
 
@@ -44,3 +46,20 @@ class Preprocessor(keras.layers.Layer):
         config = dict(config)
         config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
         return cls(**config)
+
+
+class LabeledPreprocessor(Preprocessor):
+    """A `Preprocessor` whose labels are names (`label_names`), encoded to
+    class ids by `self.label_encoder`; None keeps integer labels."""
+
+    def __init__(
+        self, tokenizer, sequence_length=128, label_names=None, **kwargs
+    ):
+        super().__init__(tokenizer, sequence_length, **kwargs)
+        self.label_names = None if label_names is None else list(label_names)
+        self.label_encoder = LabelEncoder(self.label_names)
+
+    def get_config(self):
+        config = super().get_config()
+        config["label_names"] = self.label_names
+        return config
