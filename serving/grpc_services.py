@@ -76,15 +76,22 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             response.outputs[name].CopyFrom(array_to_proto(value))
         return response
 
-    @_grpc_errors
-    def Classify(self, request, context):
+    def _examples_request(self, request, response):
+        """(servable, signature name, serialized examples) of a Classify
+        or Regress request; fills the response's model spec."""
         servable, version = self.manager.resolve(request.model_spec)
         signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        examples = serialized_examples(request.input)
-        classes, scores = servable.classify(signature_name, examples)
-        response = classification_pb2.ClassificationResponse()
         _response_spec(response.model_spec, request.model_spec, version,
                        signature_name)
+        return servable, signature_name, serialized_examples(request.input)
+
+    @_grpc_errors
+    def Classify(self, request, context):
+        response = classification_pb2.ClassificationResponse()
+        servable, signature_name, examples = self._examples_request(
+            request, response
+        )
+        classes, scores = servable.classify(signature_name, examples)
         for index in range(len(examples)):
             result = response.result.classifications.add()
             width = (classes if classes is not None else scores).shape[1]
@@ -100,13 +107,11 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_grpc_errors
     def Regress(self, request, context):
-        servable, version = self.manager.resolve(request.model_spec)
-        signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        examples = serialized_examples(request.input)
-        values = servable.regress(signature_name, examples)
         response = regression_pb2.RegressionResponse()
-        _response_spec(response.model_spec, request.model_spec, version,
-                       signature_name)
+        servable, signature_name, examples = self._examples_request(
+            request, response
+        )
+        values = servable.regress(signature_name, examples)
         for value in values:
             response.result.regressions.add(value=float(value))
         return response
