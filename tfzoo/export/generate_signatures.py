@@ -19,20 +19,39 @@ without XLA. An empty prompt starts from "<|endoftext|>". A prompt plus
 `max_new_tokens` longer than the model's context, or an out-of-range
 sampler argument, fails the request with INVALID_ARGUMENT and a message
 naming the input.
+
+With `xla_generate=True` the export adds `generate_xla`: the inputs and
+outputs of `generate`, with the id-level decode in a
+`tf.function(jit_compile=True)` (tokenizing, argument checks and
+detokenizing stay outside XLA). Prompts are padded to a length bucket
+(16, 32, ... the context) and the room for new tokens to a bucket of the
+batch's largest `max_new_tokens`, so a server compiles one program per
+batch size and bucket pair. Only a server started with
+`--xla_cpu_compilation_enabled=true` runs it; others answer INTERNAL "XLA
+compilation disabled". It has no warmup records: TF Serving fails a
+version's load when a warmup request fails, which such a server would.
 """
 
 import tensorflow as tf
 
 from tfzoo.export import warmup
 from tfzoo.generation.decode_loop import decode
+from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.sampling import SamplingOptions
 from tfzoo.layers.cache_update import plain_tensorflow_cache_updates
+from tfzoo.preprocessing.length_buckets import sequence_buckets
+from tfzoo.preprocessing.length_buckets import smallest_bucket
 
 DEFAULT_MAX_NEW_TOKENS = 32
 
 
-def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
-    """`{name: concrete function}` for a `GPTCausalLM` with a tokenizer."""
+def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
+                        xla_generate=False):
+    """`{name: concrete function}` for a `GPTCausalLM` with a tokenizer.
+
+    `xla_generate` adds the XLA-compiled `generate_xla` (see the module
+    doc).
+    """
     tokenizer = model.tokenizer
     if tokenizer is None:
         raise ValueError(
@@ -48,15 +67,10 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
     backbone = model.backbone
     context = backbone.max_sequence_length
     vocabulary_size = backbone.vocabulary_size
+    buckets = sequence_buckets(context)
 
-    def run(prompt, new_tokens, options):
-        # Transposed once a request, outside the loop: each step is then a
-        # plain matmul (transpose_b inside the loop costs twice as much).
-        output_kernel = tf.transpose(backbone.token_embedding.embeddings)
-
-        def logits_of(hidden):
-            return tf.matmul(hidden, tf.cast(output_kernel, hidden.dtype))
-
+    def tokenized(prompt, new_tokens):
+        """Right-padded prompt ids and lengths, after the length checks."""
         ids = tokenizer.tokenize(prompt)
         empty = tf.cast(ids.row_lengths() == 0, tf.int64)
         ids = tf.concat(
@@ -75,12 +89,9 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
                         f"prompt or lower max_new_tokens"),
         ]
         with tf.control_dependencies(checks):
-            prompt_ids = ids.to_tensor(0)
-        capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
-        token_ids, final_lengths = decode(
-            backbone, logits_of, prompt_ids, lengths, new_tokens, capacity,
-            options, tf.constant([begin_id], tf.int32),
-        )
+            return ids.to_tensor(0), lengths
+
+    def outputs(prompt, token_ids, lengths, final_lengths):
         positions = tf.range(tf.shape(token_ids)[1])[None]
         generated_mask = tf.logical_and(positions >= lengths[:, None],
                                         positions < final_lengths[:, None])
@@ -94,14 +105,18 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
                                             tf.int32),
         }
 
-    @tf.function(autograph=False)
-    def serve_default(prompt):
-        batch = tf.shape(prompt)[0]
-        return run(prompt, tf.fill([batch], max_new_tokens),
-                   SamplingOptions.build_in_graph(batch))
+    def run(prompt, new_tokens, options):
+        logits_of = OutputProjection(backbone.token_embedding.embeddings)
+        prompt_ids, lengths = tokenized(prompt, new_tokens)
+        capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
+        token_ids, final_lengths = decode(
+            backbone, logits_of, prompt_ids, lengths, new_tokens, capacity,
+            options, tf.constant([begin_id], tf.int32),
+        )
+        return outputs(prompt, token_ids, lengths, final_lengths)
 
-    @tf.function(autograph=False)
-    def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+    def sampling_options(temperature, top_k, top_p, seed):
+        """`generate`'s per-row options, after the range checks."""
         checks = [
             tf.debugging.assert_positive(
                 temperature, message="temperature must be > 0"),
@@ -114,23 +129,72 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
         ]
         with tf.control_dependencies(checks):
             top_k = tf.minimum(top_k, vocabulary_size)
-        options = SamplingOptions(
+        return SamplingOptions(
             greedy=tf.zeros_like(top_k, tf.bool), temperature=temperature,
             top_k=top_k, top_p=top_p, seed=seed,
         )
-        return run(prompt, max_new_tokens, options)
+
+    @tf.function(autograph=False)
+    def serve_default(prompt):
+        batch = tf.shape(prompt)[0]
+        return run(prompt, tf.fill([batch], max_new_tokens),
+                   SamplingOptions.build_in_graph(batch))
+
+    @tf.function(autograph=False)
+    def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+        return run(prompt, max_new_tokens,
+                   sampling_options(temperature, top_k, top_p, seed))
+
+    @tf.function(jit_compile=True, autograph=False)
+    def decode_compiled(prompt_ids, lengths, new_tokens, capacity, greedy,
+                        temperature, top_k, top_p, seed):
+        # `capacity` sizes tensors, so XLA takes it as a compile-time
+        # constant: one program per value (a bucket), batch and width.
+        return decode(
+            backbone, OutputProjection(backbone.token_embedding.embeddings),
+            prompt_ids, lengths, new_tokens, capacity,
+            SamplingOptions(greedy, temperature, top_k, top_p, seed),
+            tf.constant([begin_id], tf.int32),
+        )
+
+    @tf.function(autograph=False)
+    def generate_xla(prompt, max_new_tokens, temperature, top_k, top_p,
+                     seed):
+        # Checked here, outside XLA, which drops Assert ops.
+        options = sampling_options(temperature, top_k, top_p, seed)
+        prompt_ids, lengths = tokenized(prompt, max_new_tokens)
+        # As GPTCausalLM.generate pads: the prompt to its length bucket,
+        # new tokens to theirs, within the context.
+        width = smallest_bucket(tf.reduce_max(lengths), buckets)
+        capacity = tf.minimum(
+            smallest_bucket(tf.reduce_max(max_new_tokens), buckets),
+            context - width,
+        )
+        prompt_ids = tf.pad(
+            prompt_ids, [[0, 0], [0, width - tf.shape(prompt_ids)[1]]]
+        )
+        token_ids, final_lengths = decode_compiled(
+            prompt_ids, lengths, max_new_tokens, capacity, options.greedy,
+            options.temperature, options.top_k, options.top_p, options.seed,
+        )
+        return outputs(prompt, token_ids, lengths, final_lengths)
 
     strings = tf.TensorSpec([None], tf.string)
     ints = tf.TensorSpec([None], tf.int32)
     floats = tf.TensorSpec([None], tf.float32)
+    inputs = (strings, ints, floats, ints, floats, ints)
     # Traced here, where cache writes use core TF ops (no XLA op).
     with plain_tensorflow_cache_updates():
-        return {
+        signatures = {
             "serving_default": serve_default.get_concrete_function(
                 tf.TensorSpec([None], tf.string, name="prompt")),
-            "generate": generate.get_concrete_function(
-                strings, ints, floats, ints, floats, ints),
+            "generate": generate.get_concrete_function(*inputs),
         }
+    if xla_generate:
+        # Traced outside that context: XLA's in-place cache writes.
+        signatures["generate_xla"] = generate_xla.get_concrete_function(
+            *inputs)
+    return signatures
 
 
 def generate_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS):

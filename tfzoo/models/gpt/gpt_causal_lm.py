@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfzoo.generation.beam_search import beam_search
 from tfzoo.generation.decode_loop import decode
+from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.sampling import SamplingOptions
 from tfzoo.layers.tied_embedding_logits import TiedEmbeddingLogits
 from tfzoo.metrics.perplexity import Perplexity
@@ -189,17 +190,9 @@ class GPTCausalLM(Task):
         def generate_ids(prompt_ids, prompt_lengths, max_new_tokens,
                          greedy, temperature, top_k, top_p, seed, stops):
             self.generate_trace_count += 1
-            # Transposed once, before the loop: each step then reads the
-            # output projection as a plain [hidden, vocabulary] matmul.
-            output_kernel = tf.transpose(
+            logits_of = OutputProjection(
                 self.backbone.token_embedding.embeddings
             )
-
-            def logits_of(hidden):
-                return tf.matmul(
-                    hidden, tf.cast(output_kernel, hidden.dtype)
-                )
-
             if sampler == "beam":
                 return beam_search(
                     self.backbone, logits_of, prompt_ids, prompt_lengths,
