@@ -109,6 +109,10 @@ class Task(keras.Model):
     def default_metrics(self):
         return []
 
+    def default_weighted_metrics(self):
+        """Metrics weighted by `sample_weight` (e.g. to skip padding)."""
+        return None
+
     def task_loss(self, y, y_pred, sample_weight):
         raise NotImplementedError
 
@@ -117,6 +121,7 @@ class Task(keras.Model):
         optimizer="auto",
         loss="auto",
         metrics="auto",
+        weighted_metrics="auto",
         jit_compile=True,
         learning_rate=None,
         gradient_accumulation_steps=1,
@@ -131,6 +136,8 @@ class Task(keras.Model):
                 `default_learning_rate`).
             loss: "auto" for the task's loss.
             metrics: "auto" for the task's metrics.
+            weighted_metrics: "auto" for the task's metrics weighted by
+                `sample_weight` (e.g. perplexity over real tokens only).
             jit_compile: compile the training step with XLA (default True).
                 On one device Keras compiles the whole step; with several
                 replicas (or accumulation, or the gradient norm logged)
@@ -166,6 +173,9 @@ class Task(keras.Model):
         if isinstance(metrics, str) and metrics == "auto":
             self._auto_arguments.append("metrics")
             metrics = self.default_metrics()
+        if isinstance(weighted_metrics, str) and weighted_metrics == "auto":
+            self._auto_arguments.append("weighted_metrics")
+            weighted_metrics = self.default_weighted_metrics()
         # Keras cannot XLA-compile a whole step over several devices; then
         # each replica's forward and backward pass is compiled instead,
         # and the reduction and optimizer update run outside XLA.
@@ -182,6 +192,7 @@ class Task(keras.Model):
             optimizer=optimizer,
             loss=loss,
             metrics=metrics,
+            weighted_metrics=weighted_metrics,
             jit_compile=False if self._xla_per_replica else jit_compile,
             **kwargs,
         )

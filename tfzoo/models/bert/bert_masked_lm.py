@@ -54,11 +54,9 @@ class BertMaskedLM(Task):
             from_logits=True, reduction="mean_with_sample_weight"
         )
 
-    def compile(self, *args, weighted_metrics="auto", **kwargs):
-        """As `Task.compile`; accuracy is weighted by `mask_weights`."""
-        if isinstance(weighted_metrics, str) and weighted_metrics == "auto":
-            weighted_metrics = [
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-            ]
-        kwargs.setdefault("metrics", None)
-        super().compile(*args, weighted_metrics=weighted_metrics, **kwargs)
+    def default_metrics(self):
+        return None
+
+    def default_weighted_metrics(self):
+        """Accuracy over real masked positions (weighted by `mask_weights`)."""
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

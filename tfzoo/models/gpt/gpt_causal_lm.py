@@ -73,15 +73,15 @@ class GPTCausalLM(Task):
             from_logits=True, reduction="mean_with_sample_weight"
         )
 
-    def compile(self, *args, weighted_metrics="auto", **kwargs):
-        """As `Task.compile`; perplexity and accuracy weigh out padding."""
-        if isinstance(weighted_metrics, str) and weighted_metrics == "auto":
-            weighted_metrics = [
-                Perplexity(),
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-            ]
-        kwargs.setdefault("metrics", None)
-        super().compile(*args, weighted_metrics=weighted_metrics, **kwargs)
+    def default_metrics(self):
+        return None
+
+    def default_weighted_metrics(self):
+        """Perplexity and accuracy over real tokens (padding weighs 0)."""
+        return [
+            Perplexity(),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ]
 
     # -------------------------------------------------------- generation --
 
