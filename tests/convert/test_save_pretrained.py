@@ -6,6 +6,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import safetensors.numpy
 import transformers
 
@@ -166,3 +167,28 @@ def test_token_classifier_question_answerer_and_pretrainer_round_trip(
     assert_close_at(outputs["nsp_logits"], expected.seq_relationship_logits)
     assert_close_at(outputs["mlm_logits"], np.take_along_axis(
         expected.prediction_logits.numpy(), positions[..., None], 1))
+
+
+def test_a_tokenizer_without_a_hugging_face_format_fails_before_writing(
+        tmp_path):
+    from tfzoo.models import GPTCausalLM
+    from tfzoo.tokenizers import (
+        SentencePieceTokenizer,
+        train_sentence_piece_model,
+    )
+
+    proto = train_sentence_piece_model(
+        ["a small corpus of words for a tiny model\n"] * 20, 280,
+        model_type="bpe")
+    tokenizer = SentencePieceTokenizer(proto)
+    model = GPTCausalLM.from_preset(
+        "gpt_tiny", vocabulary_size=tokenizer.vocabulary_size,
+        tokenizer=tokenizer)
+    with pytest.raises(ValueError, match="cannot write a "
+                                         "SentencePieceTokenizer.*"
+                                         "tokenizer=False"):
+        model.save_pretrained(tmp_path / "gpt")
+    assert not (tmp_path / "gpt").exists()
+    model.save_pretrained(tmp_path / "gpt", tokenizer=False)
+    assert sorted(os.listdir(tmp_path / "gpt")) == [
+        "config.json", "model.safetensors"]

@@ -227,6 +227,10 @@ def test_detokenize_inverts_tokenize(tokenizer, files):
     dense = tokenizer(["abc"]).to_tensor()
     assert tokenizer.detokenize(dense).numpy().tolist() == [b"abc"]
     assert tokenizer.detokenize(tokenizer("naïve")).numpy() == "naïve".encode()
+    # Python lists of uneven rows, even with an empty first row.
+    rows = tokenizer(["", "a cat", "hi"]).to_list()
+    assert tokenizer.detokenize(rows).numpy().tolist() == [b"", b"a cat",
+                                                            b"hi"]
 
 
 def test_detokenize_replaces_broken_utf8_like_hugging_face(tokenizer, files):

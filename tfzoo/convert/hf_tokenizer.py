@@ -125,14 +125,29 @@ def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
     )
 
 
+def check_savable(tokenizer):
+    """Raises a clear `ValueError` for a tokenizer with no Hugging Face
+    file format here (only WordPiece and byte-level BPE have one)."""
+    from tfzoo.tokenizers import BytePairTokenizer, WordPieceTokenizer
+
+    if not isinstance(tokenizer, (WordPieceTokenizer, BytePairTokenizer)):
+        raise ValueError(
+            f"save_pretrained writes WordPiece (vocab.txt) and byte-level "
+            f"BPE (vocab.json + merges.txt) tokenizers; it cannot write a "
+            f"{type(tokenizer).__name__}. Pass tokenizer=False to save the "
+            f"weights and config without it, and keep the tokenizer's own "
+            f"file (e.g. the SentencePiece .model) beside them."
+        )
+
+
 def save_tokenizer(tokenizer, directory, model_type, model_max_length=None):
     """Writes `tokenizer` as Hugging Face tokenizer files."""
+    check_savable(tokenizer)
     os.makedirs(directory, exist_ok=True)
     config = {"tokenizer_class": TOKENIZER_CLASSES.get(model_type)}
     if model_max_length:
         config["model_max_length"] = int(model_max_length)
-    if hasattr(tokenizer, "get_vocabulary") and hasattr(tokenizer,
-                                                          "lowercase"):
+    if hasattr(tokenizer, "lowercase"):  # WordPiece
         with open(os.path.join(directory, "vocab.txt"), "w",
                   encoding="utf-8") as file:
             file.writelines(t + "\n" for t in tokenizer.get_vocabulary())

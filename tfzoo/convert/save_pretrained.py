@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from tfzoo.convert.families import family
 from tfzoo.convert.hf_config import hf_config, infer_model_type
-from tfzoo.convert.hf_tokenizer import save_tokenizer
+from tfzoo.convert.hf_tokenizer import check_savable, save_tokenizer
 from tfzoo.convert.safetensors_io import write_checkpoint
 
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9,
@@ -88,7 +88,8 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
             no segment embeddings DistilBERT).
         max_shard_size: split the weights into shards of at most this many
             bytes (int, or e.g. "200MB").
-        tokenizer: tokenizer to save; by default the preprocessor's.
+        tokenizer: tokenizer to save; by default the preprocessor's (or
+            the model's). False: save no tokenizer files.
         progress: show a progress bar.
     """
     backbone = getattr(model, "backbone", model)
@@ -120,6 +121,10 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
                             "tokenizer", None)
     if tokenizer is None:
         tokenizer = getattr(model, "tokenizer", None)  # e.g. GPTCausalLM
+    if tokenizer is False:
+        tokenizer = None
+    if tokenizer is not None:
+        check_savable(tokenizer)  # before anything is written
     config.update(_special_token_ids(tokenizer, model_type))
 
     os.makedirs(directory, exist_ok=True)

@@ -75,7 +75,8 @@ def packed_dataset(texts, tokenizer, sequence_length, batch_size,
     if separator is None:
         raise ValueError(
             "The tokenizer has no end-of-text token to separate documents; "
-            "add '<|endoftext|>' to its vocabulary."
+            "add '<|endoftext|>' to a BPE vocabulary, or train the "
+            "SentencePiece model with an eos piece ('</s>')."
         )
     documents = []
     for start in range(0, len(texts), 512):

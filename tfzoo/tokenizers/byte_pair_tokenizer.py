@@ -467,7 +467,9 @@ class BytePairTokenizer(keras.layers.Layer):
         Byte sequences that are not valid UTF-8 (say, a multi-byte
         character cut in half) decode to U+FFFD.
         """
-        if not isinstance(ids, tf.RaggedTensor):
+        if isinstance(ids, (list, tuple)):  # rows may differ in length
+            ids = tf.ragged.constant(ids, tf.int32)
+        elif not isinstance(ids, tf.RaggedTensor):
             ids = tf.convert_to_tensor(ids)
         flat = ids.flat_values if isinstance(ids, tf.RaggedTensor) else ids
         size = len(self._id_to_token)

@@ -48,8 +48,10 @@ def check_utf8(text):
         tf.logical_not(tf.reduce_any(bad)),
         [
             "Text is not valid UTF-8; decode or clean it before "
-            "tokenizing. First bad text:",
-            tf.boolean_mask(text, bad)[:1],
+            "tokenizing. First bad text (bad bytes shown as U+FFFD):",
+            # Repaired: raw bad bytes would make the error message itself
+            # undecodable when raised from a graph (tf.function, tf.data).
+            tf.boolean_mask(repaired, bad)[:1],
         ],
     )
     with tf.control_dependencies([check]):

@@ -66,14 +66,12 @@ class PromptBatch:
         if self.form in ("string", "strings"):
             # The prompt as given, then the decoded continuation (as the
             # exported signature's `text`).
-            generated = [row[start:] for row, start in
-                         zip(rows, self.lengths)]
-            decoded = tokenizer.detokenize(
-                tf.ragged.constant(generated, "int32", row_splits_dtype="int64")
-                if any(generated) else tf.zeros([len(rows), 0], "int32")
-            ).numpy()
-            texts = [prompt + text.decode("utf-8")
-                     for prompt, text in zip(self.texts, decoded)]
+            continuations = [
+                _continuation_text(tokenizer, row, start)
+                for row, start in zip(rows, self.lengths)
+            ]
+            texts = [prompt + text
+                     for prompt, text in zip(self.texts, continuations)]
             return texts[0] if self.form == "string" else texts
         if self.form == "ids":
             return rows[0]
@@ -114,6 +112,24 @@ def _token_id_lists(inputs, tokenizer):
     return "id_lists", [[int(t) for t in row] for row in inputs], None
 
 
+def _continuation_text(tokenizer, row, prompt_length):
+    """The text that `row[prompt_length:]` adds after the prompt.
+
+    Decoded with the prompt and cut after the decoded prompt, so that a
+    tokenizer whose decoding drops a leading space (SentencePiece's
+    `add_dummy_prefix`) keeps the space before the first new word.
+    """
+    whole, prompt = (
+        tokenizer.detokenize(tf.constant([ids], "int32"))[0].numpy()
+        .decode("utf-8")
+        for ids in (row, row[:prompt_length])
+    )
+    if whole.startswith(prompt):
+        return whole[len(prompt):]
+    alone = tokenizer.detokenize(tf.constant([row[prompt_length:]], "int32"))
+    return alone[0].numpy().decode("utf-8")
+
+
 def _as_text(item):
     return item.decode("utf-8") if isinstance(item, bytes) else item
 
@@ -122,6 +138,7 @@ def _tokenized(texts, tokenizer):
     if tokenizer is None:
         raise ValueError(
             "Text prompts need a tokenizer: build the model with "
-            "tokenizer=BytePairTokenizer(...), or pass token ids."
+            "tokenizer=BytePairTokenizer(...) or SentencePieceTokenizer(...), "
+            "or pass token ids."
         )
     return tokenizer.tokenize(tf.constant(texts)).to_list()
