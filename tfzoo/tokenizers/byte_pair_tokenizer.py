@@ -28,6 +28,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from tfzoo.tokenizers.word_piece_tokenizer import check_utf8
+from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
 
 END_OF_TEXT = "<|endoftext|>"
 
@@ -366,19 +367,10 @@ class BytePairTokenizer(keras.layers.Layer):
         return list(self._id_to_token)
 
     def token_to_id(self, token):
-        if token not in self.vocabulary:
-            raise KeyError(f"{token!r} is not in the vocabulary.")
-        return self.vocabulary[token]
+        return id_of_token(self.vocabulary, token)
 
     def id_to_token(self, token_id):
-        if not 0 <= token_id < len(self._id_to_token):
-            raise IndexError(
-                f"Token id {token_id} is outside the vocabulary "
-                f"[0, {len(self._id_to_token)})."
-            )
-        if self._id_to_token[token_id] is None:
-            raise IndexError(f"Token id {token_id} has no token.")
-        return self._id_to_token[token_id]
+        return token_of_id(self._id_to_token, token_id)
 
     @property
     def end_of_text_id(self):

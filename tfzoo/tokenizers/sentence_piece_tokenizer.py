@@ -26,6 +26,7 @@ from sentencepiece import sentencepiece_model_pb2
 
 from tfzoo.tokenizers.byte_pair_tokenizer import _CallableInt
 from tfzoo.tokenizers.word_piece_tokenizer import check_utf8
+from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
 
 # `ModelProto.SentencePiece.Type` values.
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -228,17 +229,10 @@ class SentencePieceTokenizer(keras.layers.Layer):
         return list(self._pieces)
 
     def token_to_id(self, token):
-        if token not in self._piece_ids:
-            raise KeyError(f"{token!r} is not in the vocabulary.")
-        return self._piece_ids[token]
+        return id_of_token(self._piece_ids, token)
 
     def id_to_token(self, token_id):
-        if not 0 <= token_id < len(self._pieces):
-            raise IndexError(
-                f"Token id {token_id} is outside the vocabulary "
-                f"[0, {len(self._pieces)})."
-            )
-        return self._pieces[token_id]
+        return token_of_id(self._pieces, token_id)
 
     @property
     def end_of_text_id(self):

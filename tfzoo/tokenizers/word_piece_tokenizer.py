@@ -10,6 +10,7 @@ from tfzoo.tokenizers.bert_basic_tokenizer import (
     bert_basic_tokenize,
     bert_basic_tokenize_with_offsets,
 )
+from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
 
 BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -139,17 +140,10 @@ class WordPieceTokenizer(keras.layers.Layer):
         return list(self.vocabulary)
 
     def token_to_id(self, token):
-        if token not in self._token_to_id:
-            raise KeyError(f"{token!r} is not in the vocabulary.")
-        return self._token_to_id[token]
+        return id_of_token(self._token_to_id, token)
 
     def id_to_token(self, token_id):
-        if not 0 <= token_id < len(self.vocabulary):
-            raise IndexError(
-                f"Token id {token_id} is outside the vocabulary "
-                f"[0, {len(self.vocabulary)})."
-            )
-        return self.vocabulary[token_id]
+        return token_of_id(self.vocabulary, token_id)
 
     # ---------------------------------------------------------- tokenize --
 
