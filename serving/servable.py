@@ -6,6 +6,11 @@ messages: an unknown signature is FAILED_PRECONDITION; missing or extra
 inputs, a wrong dtype or a bad shape are INVALID_ARGUMENT. `classify` and
 `regress` run `tensorflow/serving/classify` and `.../regress` signatures
 on serialized `tf.Example`s.
+
+A signature that needs XLA (it calls a `tf.function(jit_compile=True)`)
+runs only when `xla_compilation_enabled`; otherwise it is INTERNAL "XLA
+compilation disabled", as in `tensorflow_model_server` without
+`--xla_cpu_compilation_enabled`, and the other signatures keep serving.
 """
 
 import functools
@@ -21,6 +26,7 @@ from serving.batching import Batcher
 from serving.errors import ServingError
 from serving.errors import failed_precondition
 from serving.errors import invalid_argument
+from serving.xla_signatures import xla_signatures
 
 DEFAULT_SIGNATURE = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
@@ -31,9 +37,13 @@ REGRESS_METHOD = "tensorflow/serving/regress"
 class Servable:
     """A SavedModel directory, loaded with its signatures."""
 
-    def __init__(self, path, batching_parameters=None):
+    def __init__(self, path, batching_parameters=None,
+                 xla_compilation_enabled=False):
         self.path = path
-        self.signature_defs = _read_signature_defs(path)
+        meta_graph = _read_serve_meta_graph(path)
+        self.signature_defs = dict(meta_graph.signature_def)
+        self.xla_signatures = xla_signatures(meta_graph)
+        self.xla_compilation_enabled = xla_compilation_enabled
         self._model = tf.saved_model.load(path, tags=["serve"])
         self._functions = dict(self._model.signatures)
         self._batchers = {}
@@ -82,6 +92,14 @@ class Servable:
             alias: _checked_input(alias, value, signature.inputs[alias].dtype)
             for alias, value in inputs.items()
         }
+        if name in self.xla_signatures and not self.xla_compilation_enabled:
+            raise ServingError(
+                grpc.StatusCode.INTERNAL,
+                f"XLA compilation disabled: signature \"{name}\" runs an "
+                f"XLA-compiled (jit_compile) function. Start the server with "
+                f"--xla_cpu_compilation_enabled=true, or use a signature "
+                f"without XLA.",
+            )
         if name in self._batchers:
             return self._batchers[name](inputs)
         return self._execute(name, inputs)
@@ -137,13 +155,13 @@ class Servable:
         return name, signature
 
 
-def _read_signature_defs(path):
+def _read_serve_meta_graph(path):
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as file:
         proto.ParseFromString(file.read())
     for meta_graph in proto.meta_graphs:
         if "serve" in meta_graph.meta_info_def.tags:
-            return dict(meta_graph.signature_def)
+            return meta_graph
     raise ValueError(f"{path} has no MetaGraph tagged 'serve'.")
 
 

@@ -14,6 +14,10 @@ or, for several models, version policies and labels:
         --model_config_file_poll_wait_seconds=60 \\
         --enable_batching --batching_parameters_file=serving/config/batching.config
 
+Signatures that call a `tf.function(jit_compile=True)` run only with
+`--xla_cpu_compilation_enabled=true`; without it they fail with INTERNAL
+"XLA compilation disabled", as in TF Serving (see `serving.xla_signatures`).
+
 One difference on purpose: it binds to `--bind_address` (127.0.0.1 by
 default; TF Serving binds every interface). It stops cleanly on SIGTERM.
 """
@@ -87,6 +91,12 @@ def parse_flags(argv=None):
         help="Threads per op; 0 lets TensorFlow choose.")
     add("--tensorflow_inter_op_parallelism", type=int, default=0,
         help="Ops run in parallel; 0 lets TensorFlow choose.")
+    add("--xla_cpu_compilation_enabled", type=_boolean, nargs="?",
+        const=True, default=False,
+        help="EXPERIMENTAL; CAN BE REMOVED ANYTIME! Enable XLA:CPU JIT "
+             "(default is disabled). With XLA:CPU JIT disabled, models "
+             "utilizing this feature will return bad Status on first "
+             "compilation request.")
     add("--grpc_max_threads", type=int, default=64,
         help="Threads answering gRPC requests.")
     add("--bind_address", default="127.0.0.1",
@@ -134,7 +144,10 @@ class ModelServer:
                 )
 
         def load_servable(path):
-            return Servable(path, batching_parameters=batching)
+            return Servable(
+                path, batching_parameters=batching,
+                xla_compilation_enabled=flags.xla_cpu_compilation_enabled,
+            )
 
         self.manager = ModelManager(
             load_servable,

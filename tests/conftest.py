@@ -184,3 +184,12 @@ def text_generator_export(text_generator, tmp_path_factory):
         text_generator, str(tmp_path_factory.mktemp("text_generator")),
         max_new_tokens=12,
     )
+
+
+@pytest.fixture(scope="session")
+def text_generator_xla_export(text_generator, tmp_path_factory):
+    """`text_generator_export` plus the XLA-compiled `generate_xla`."""
+    return export_saved_model(
+        text_generator, str(tmp_path_factory.mktemp("text_generator_xla")),
+        max_new_tokens=12, xla_generate=True,
+    )

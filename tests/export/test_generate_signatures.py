@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tensorflow.core.protobuf import saved_model_pb2
+
 from tests.export.servables import serve, signature_defs
 from tfzoo.export import check_servable, read_warmup_file
 from tfzoo.export import export_saved_model
+from tfzoo.export.op_check import xla_compiled_functions
 
 PROMPTS = ["The river", "", "Every summer the shepherds of the valley"]
 
@@ -42,6 +45,44 @@ def test_signatures_take_prompts_and_use_only_servable_ops(
     logs = read_warmup_file(text_generator_export)
     assert {log.predict_log.request.model_spec.signature_name
             for log in logs} == {"serving_default", "generate"}
+
+
+def test_xla_generate_is_generate_compiled_and_passes_the_op_check(
+    text_generator_xla_export
+):
+    signatures = signature_defs(text_generator_xla_export)
+    assert set(signatures) == {"serving_default", "generate", "generate_xla"}
+    for side in ("inputs", "outputs"):
+        plain = getattr(signatures["generate"], side)
+        compiled = getattr(signatures["generate_xla"], side)
+        assert {name: (tensor.dtype, tensor.tensor_shape)
+                for name, tensor in plain.items()} == {
+            name: (tensor.dtype, tensor.tensor_shape)
+            for name, tensor in compiled.items()}
+    check_servable(text_generator_xla_export)
+    # XLA's cache writes are there, but only where XLA compiles them.
+    proto = saved_model_pb2.SavedModel()
+    with open(f"{text_generator_xla_export}/saved_model.pb", "rb") as file:
+        proto.ParseFromString(file.read())
+    graph_def = proto.meta_graphs[0].graph_def
+    compiled = xla_compiled_functions(graph_def)
+    holders = {
+        function.signature.name for function in graph_def.library.function
+        if any(node.op == "XlaDynamicUpdateSlice"
+               for node in function.node_def)
+    }
+    assert holders and holders <= compiled
+    # A failed warmup request fails a load in TF Serving, and servers
+    # without XLA fail generate_xla: so it has no warmup record.
+    logs = read_warmup_file(text_generator_xla_export)
+    assert {log.predict_log.request.model_spec.signature_name
+            for log in logs} == {"serving_default", "generate"}
+
+
+def test_xla_export_is_for_gpt_only(pair_classifier, tmp_path):
+    with pytest.raises(ValueError, match="xla_generate=True is for "
+                                         "GPTCausalLM, not BertClassifier"):
+        export_saved_model(pair_classifier, str(tmp_path), xla_generate=True)
 
 
 def test_served_generation_equals_in_process_generate(

@@ -7,6 +7,7 @@ from tfzoo.generation import (
     check_sampling_arguments,
     choose_next_tokens,
 )
+from tfzoo.generation.sampling import _gumbel_noise
 
 VOCABULARY = 12
 DRAWS = 2000
@@ -258,3 +259,18 @@ def test_unknown_sampler():
         match=r"sampler must be 'greedy', 'sample' or 'beam', got 'topk'\.",
     ):
         SamplingOptions.build(2, sampler="topk")
+
+
+def test_noise_is_finite_so_masked_tokens_stay_out():
+    """Seed 0 at step 68 draws the largest uniform for token 5593 of a
+    GPT-2-sized vocabulary; rounded to 1.0 its noise was +inf, and top_k=1
+    picked that token instead of the argmax."""
+    vocabulary = 50257
+    noise = _gumbel_noise(tf.constant([0]), 68, vocabulary).numpy()
+    assert np.isfinite(noise).all()
+    assert noise.max() > 15  # the extreme draw is still the largest noise
+    logits = np.zeros((1, vocabulary), "float32")
+    logits[0, 7] = 1.0
+    chosen = choose_next_tokens(tf.constant(logits),
+                                options(1, top_k=1, seeds=[0]), 68)
+    assert chosen.numpy().tolist() == [7]

@@ -26,7 +26,10 @@ outputs of `generate`, with the id-level decode in a
 detokenizing stay outside XLA). Prompts are padded to a length bucket
 (16, 32, ... the context) and the room for new tokens to a bucket of the
 batch's largest `max_new_tokens`, so a server compiles one program per
-batch size and bucket pair. Only a server started with
+batch size and bucket pair (for each of two kinds: a batch whose rows all
+have `top_k=1` runs an argmax-only program, the same tokens without
+sorting the vocabulary every step, which XLA does slowly on CPU; sampled
+requests are faster on `generate`). Only a server started with
 `--xla_cpu_compilation_enabled=true` runs it; others answer INTERNAL "XLA
 compilation disabled". It has no warmup records: TF Serving fails a
 version's load when a warmup request fails, which such a server would.
@@ -145,17 +148,28 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         return run(prompt, max_new_tokens,
                    sampling_options(temperature, top_k, top_p, seed))
 
-    @tf.function(jit_compile=True, autograph=False)
-    def decode_compiled(prompt_ids, lengths, new_tokens, capacity, greedy,
-                        temperature, top_k, top_p, seed):
-        # `capacity` sizes tensors, so XLA takes it as a compile-time
-        # constant: one program per value (a bucket), batch and width.
-        return decode(
-            backbone, OutputProjection(backbone.token_embedding.embeddings),
-            prompt_ids, lengths, new_tokens, capacity,
-            SamplingOptions(greedy, temperature, top_k, top_p, seed),
-            tf.constant([begin_id], tf.int32),
-        )
+    def compiled_decode(samples):
+        """The id-level decode as one XLA program; `samples=False` only
+        takes each row's argmax (no vocabulary sort a step)."""
+
+        @tf.function(jit_compile=True, autograph=False)
+        def decode_ids(prompt_ids, lengths, new_tokens, capacity, greedy,
+                       temperature, top_k, top_p, seed):
+            # `capacity` sizes tensors, so XLA takes it as a compile-time
+            # constant: one program per value (a bucket), batch and width.
+            options = SamplingOptions(greedy, temperature, top_k, top_p,
+                                      seed, filters=samples, samples=samples)
+            return decode(
+                backbone,
+                OutputProjection(backbone.token_embedding.embeddings),
+                prompt_ids, lengths, new_tokens, capacity, options,
+                tf.constant([begin_id], tf.int32),
+            )
+
+        return decode_ids
+
+    decode_argmax = compiled_decode(samples=False)
+    decode_sampled = compiled_decode(samples=True)
 
     @tf.function(autograph=False)
     def generate_xla(prompt, max_new_tokens, temperature, top_k, top_p,
@@ -173,9 +187,16 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         prompt_ids = tf.pad(
             prompt_ids, [[0, 0], [0, width - tf.shape(prompt_ids)[1]]]
         )
-        token_ids, final_lengths = decode_compiled(
-            prompt_ids, lengths, max_new_tokens, capacity, options.greedy,
-            options.temperature, options.top_k, options.top_p, options.seed,
+        arguments = (prompt_ids, lengths, max_new_tokens, capacity,
+                     options.greedy, options.temperature, options.top_k,
+                     options.top_p, options.seed)
+        # top_k=1 keeps only the most likely token: when every row asks
+        # for it, the argmax program gives the same tokens without XLA's
+        # slow sort of the vocabulary at every step.
+        token_ids, final_lengths = tf.cond(
+            tf.reduce_all(options.top_k == 1),
+            lambda: decode_argmax(*arguments),
+            lambda: decode_sampled(*arguments),
         )
         return outputs(prompt, token_ids, lengths, final_lengths)
 

@@ -48,7 +48,8 @@ def next_version(base_path):
 
 
 def export_saved_model(model, base_path, version=None, text_pair=False,
-                       max_answer_length=None, max_new_tokens=None):
+                       max_answer_length=None, max_new_tokens=None,
+                       xla_generate=False):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
     For every BERT task model with its preprocessor. Each gets
@@ -71,6 +72,12 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
         max_new_tokens: `GPTCausalLM` only: the tokens `serving_default`
             generates (default 32); see `tfzoo.export.generate_signatures`
             for its `serving_default` and `generate` signatures.
+        xla_generate: `GPTCausalLM` only: also export `generate_xla`,
+            `generate` with its decode compiled by XLA, for servers
+            started with `--xla_cpu_compilation_enabled=true` (others
+            answer it INTERNAL "XLA compilation disabled"). It gets no
+            warmup records, since TF Serving fails a version's load when
+            a warmup request fails.
 
     The version is written to a temporary directory, given warmup
     requests (`assets.extra/tf_serving_warmup_requests`: each signature
@@ -79,7 +86,7 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
     version. Returns the version path.
     """
     signatures, method_names, warmup_logs = _task_exports(
-        model, text_pair, max_answer_length, max_new_tokens
+        model, text_pair, max_answer_length, max_new_tokens, xla_generate
     )
     version = next_version(base_path) if version is None else int(version)
     final_path = os.path.join(base_path, str(version))
@@ -109,7 +116,8 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
     return final_path
 
 
-def _task_exports(model, text_pair, max_answer_length, max_new_tokens):
+def _task_exports(model, text_pair, max_answer_length, max_new_tokens,
+                  xla_generate):
     """(signatures, method names other than Predict, warmup logs)."""
     if not isinstance(model, SUPPORTED_MODELS):
         supported = ", ".join(cls.__name__ for cls in SUPPORTED_MODELS)
@@ -133,10 +141,15 @@ def _task_exports(model, text_pair, max_answer_length, max_new_tokens):
         raise ValueError(
             f"max_new_tokens is for GPTCausalLM, not {type(model).__name__}."
         )
+    if xla_generate and not isinstance(model, GPTCausalLM):
+        raise ValueError(
+            f"xla_generate=True is for GPTCausalLM, not "
+            f"{type(model).__name__}."
+        )
     if isinstance(model, GPTCausalLM):
         max_new_tokens = max_new_tokens or DEFAULT_MAX_NEW_TOKENS
         return (
-            generate_signatures(model, max_new_tokens),
+            generate_signatures(model, max_new_tokens, xla_generate),
             {},
             generate_warmup_logs(max_new_tokens),
         )

@@ -162,6 +162,9 @@ def _gumbel_noise(seeds, step, vocabulary_size):
     bits = _mix32(tf.bitwise.bitwise_xor(_mix32(counter),
                                          seeds & 0xFFFFFFFF))
     uniform = (tf.cast(_shift(bits, 8), "float32") + 0.5) / float(1 << 24)
+    # The largest, (2**24 - 0.5) / 2**24, rounds to 1.0 in float32, whose
+    # noise is +inf and would beat even masked tokens: stay below 1.
+    uniform = tf.minimum(uniform, 1.0 - 2.0**-24)
     return -tf.math.log(-tf.math.log(uniform))
 
 

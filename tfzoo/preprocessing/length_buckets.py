@@ -31,12 +31,22 @@ def sequence_buckets(sequence_length):
 
 def bucket_length(padding_mask, buckets):
     """The smallest of `buckets` (ascending) that holds every row's tokens."""
-    buckets = tf.constant(buckets, tf.int32)
     tokens = tf.reduce_sum(
         tf.cast(tf.cast(padding_mask, tf.bool), tf.int32), axis=1
     )
-    longest = tf.reduce_max(tf.concat([tokens, [0]], axis=0))
-    index = tf.searchsorted(buckets, tf.reshape(longest, [1]))[0]
+    return smallest_bucket(tf.reduce_max(tf.concat([tokens, [0]], axis=0)),
+                           buckets)
+
+
+def smallest_bucket(length, buckets):
+    """The smallest of `buckets` (ascending) >= the int32 scalar `length`;
+    the largest bucket if none is.
+
+    >>> int(smallest_bucket(tf.constant(17), [16, 32, 48]))
+    32
+    """
+    buckets = tf.constant(buckets, tf.int32)
+    index = tf.searchsorted(buckets, tf.reshape(length, [1]))[0]
     return tf.gather(buckets, tf.minimum(index, tf.size(buckets) - 1))
 
 
