@@ -7,7 +7,9 @@
   int32 (>= 1; `top_k=1` is greedy; the vocabulary size or more means
   no limit), `top_p` float32 (in (0, 1]; 1 means no limit) and `seed`
   int32. Every input is batched, so TF Serving's request batching can
-  merge requests; each row keeps its own options and seed.
+  merge requests; each row keeps its own options and seed. A batch whose
+  rows all have `top_k=1` runs an argmax-only loop (the same tokens,
+  without sorting the vocabulary every step).
 
 Both return `generated_text` (the continuation) and `text` (prompt plus
 continuation) string `[batch]`, `generated_token_ids` int32 `[batch,
@@ -35,9 +37,12 @@ compilation disabled". It has no warmup records: TF Serving fails a
 version's load when a warmup request fails, which such a server would.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
 from tfzoo.export import warmup
+from tfzoo.generation.continuation_text import continuation_text
 from tfzoo.generation.decode_loop import decode
 from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.sampling import SamplingOptions
@@ -99,7 +104,8 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         generated_mask = tf.logical_and(positions >= lengths[:, None],
                                         positions < final_lengths[:, None])
         generated = tf.ragged.boolean_mask(token_ids, generated_mask)
-        generated_text = tokenizer.detokenize(generated)
+        generated_text = continuation_text(tokenizer, token_ids, lengths,
+                                           final_lengths)
         return {
             "generated_text": generated_text,
             "text": tf.strings.join([prompt, generated_text]),
@@ -109,13 +115,29 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         }
 
     def run(prompt, new_tokens, options):
-        logits_of = OutputProjection(backbone.token_embedding.embeddings)
         prompt_ids, lengths = tokenized(prompt, new_tokens)
         capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
-        token_ids, final_lengths = decode(
-            backbone, logits_of, prompt_ids, lengths, new_tokens, capacity,
-            options, tf.constant([begin_id], tf.int32),
-        )
+
+        def decode_with(step_options):
+            return decode(
+                backbone,
+                OutputProjection(backbone.token_embedding.embeddings),
+                prompt_ids, lengths, new_tokens, capacity, step_options,
+                tf.constant([begin_id], tf.int32),
+            )
+
+        if options.samples:
+            # top_k=1 keeps only the most likely token: when every row
+            # asks for it, the argmax-only loop gives the same tokens
+            # without sorting the vocabulary at every step.
+            token_ids, final_lengths = tf.cond(
+                tf.reduce_all(options.top_k == 1),
+                lambda: decode_with(dataclasses.replace(
+                    options, filters=False, samples=False)),
+                lambda: decode_with(options),
+            )
+        else:
+            token_ids, final_lengths = decode_with(options)
         return outputs(prompt, token_ids, lengths, final_lengths)
 
     def sampling_options(temperature, top_k, top_p, seed):

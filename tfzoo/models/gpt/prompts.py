@@ -3,6 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from tfzoo.generation.continuation_text import continuation_text
+
 
 class PromptBatch:
     """A batch of prompts as token id lists, remembering the input form.
@@ -66,11 +68,10 @@ class PromptBatch:
         if self.form in ("string", "strings"):
             # The prompt as given, then the decoded continuation (as the
             # exported signature's `text`).
-            continuations = [
-                _continuation_text(tokenizer, row, start)
-                for row, start in zip(rows, self.lengths)
-            ]
-            texts = [prompt + text
+            continuations = continuation_text(
+                tokenizer, token_ids, self.lengths, lengths
+            ).numpy()
+            texts = [prompt + text.decode("utf-8")
                      for prompt, text in zip(self.texts, continuations)]
             return texts[0] if self.form == "string" else texts
         if self.form == "ids":
@@ -110,24 +111,6 @@ def _token_id_lists(inputs, tokenizer):
     if all(isinstance(item, (int, np.integer)) for item in inputs):
         return "ids", [[int(t) for t in inputs]], None
     return "id_lists", [[int(t) for t in row] for row in inputs], None
-
-
-def _continuation_text(tokenizer, row, prompt_length):
-    """The text that `row[prompt_length:]` adds after the prompt.
-
-    Decoded with the prompt and cut after the decoded prompt, so that a
-    tokenizer whose decoding drops a leading space (SentencePiece's
-    `add_dummy_prefix`) keeps the space before the first new word.
-    """
-    whole, prompt = (
-        tokenizer.detokenize(tf.constant([ids], "int32"))[0].numpy()
-        .decode("utf-8")
-        for ids in (row, row[:prompt_length])
-    )
-    if whole.startswith(prompt):
-        return whole[len(prompt):]
-    alone = tokenizer.detokenize(tf.constant([row[prompt_length:]], "int32"))
-    return alone[0].numpy().decode("utf-8")
 
 
 def _as_text(item):
