@@ -2,6 +2,11 @@
 
 import tensorflow as tf
 
+from tfzoo.generation.cached_steps import (
+    loop_over_positions,
+    prefilled_cache,
+    previous_token_hidden,
+)
 from tfzoo.layers.cache_update import write_at_position
 
 NEGATIVE_INFINITY = -1e9
@@ -34,9 +39,9 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     row_prompt_lengths = lengths
     end_index = tf.minimum(per_beam(prompt_lengths + max_new_tokens),
                            total_width)
-    cache = backbone.empty_cache(batch, total_width)
-    _, cache = backbone.call_with_cache(prompt_ids, cache, 0)
-    cache = tf.nest.map_structure(per_beam, cache)
+    cache = tf.nest.map_structure(
+        per_beam, prefilled_cache(backbone, prompt_ids, total_width)
+    )
     # Only the first beam of each row is alive at first.
     scores = tf.tile(
         tf.concat([[0.0], tf.fill([num_beams - 1], NEGATIVE_INFINITY)], 0),
@@ -44,16 +49,11 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     )
     finished = lengths >= end_index
 
-    def keep_going(index, tokens, lengths, scores, finished, cache):
-        return tf.logical_and(index < tf.reduce_max(end_index),
-                              tf.logical_not(tf.reduce_all(finished)))
-
-    def step(index, tokens, lengths, scores, finished, cache):
-        # Gathers, not slices: XLA mis-slices at a moving index.
-        previous = tf.gather(tokens, [index - 1], axis=1)
-        hidden, cache = backbone.call_with_cache(previous, cache, index - 1)
+    def step(state):
+        index, tokens, lengths, scores, finished, cache = state
+        hidden, cache = previous_token_hidden(backbone, tokens, cache, index)
         log_probs = tf.nn.log_softmax(
-            tf.cast(logits_of(hidden[:, 0]), "float32"), axis=-1
+            tf.cast(logits_of(hidden), "float32"), axis=-1
         )
         vocabulary_size = tf.shape(log_probs)[1]
         in_prompt = index < row_prompt_lengths
@@ -99,16 +99,12 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
         )
         return index + 1, tokens, lengths, scores, finished, cache
 
-    start = tf.reduce_min(prompt_lengths)
-    _, tokens, lengths, scores, _, _ = tf.while_loop(
-        keep_going,
+    _, tokens, lengths, scores, _, _ = loop_over_positions(
         step,
-        (start, tokens, lengths, scores, finished, cache),
-        shape_invariants=(
-            tf.TensorShape([]), tokens.shape, lengths.shape, scores.shape,
-            finished.shape, tf.nest.map_structure(lambda t: t.shape, cache),
-        ),
-        maximum_iterations=total_width,
+        (tf.reduce_min(prompt_lengths), tokens, lengths, scores, finished,
+         cache),
+        end_index,
+        is_done=lambda state: state[4],
     )
     best = tf.argmax(tf.reshape(scores, [batch, num_beams]), axis=-1,
                      output_type="int32")

@@ -2,6 +2,11 @@
 
 import tensorflow as tf
 
+from tfzoo.generation.cached_steps import (
+    loop_over_positions,
+    prefilled_cache,
+    previous_token_hidden,
+)
 from tfzoo.generation.sampling import choose_next_tokens
 from tfzoo.layers.cache_update import write_at_position
 
@@ -36,29 +41,16 @@ def decode(backbone, logits_of, prompt_ids, prompt_lengths, max_new_tokens,
         prompt then generated tokens then `pad_id`, and each row's total
         length.
     """
-    batch = tf.shape(prompt_ids)[0]
     total_width = tf.shape(prompt_ids)[1] + capacity
     tokens = tf.pad(prompt_ids, [[0, 0], [0, capacity]],
                     constant_values=pad_id)
-    cache = backbone.empty_cache(batch, total_width)
-    _, cache = backbone.call_with_cache(prompt_ids, cache, 0)
+    cache = prefilled_cache(backbone, prompt_ids, total_width)
     end_index = tf.minimum(prompt_lengths + max_new_tokens, total_width)
-    lengths = prompt_lengths
-    done = prompt_lengths >= end_index
-    start = tf.reduce_min(prompt_lengths)
 
-    def keep_going(index, tokens, lengths, done, cache):
-        return tf.logical_and(
-            index < tf.reduce_max(end_index),
-            tf.logical_not(tf.reduce_all(done)),
-        )
-
-    def step(index, tokens, lengths, done, cache):
-        # Gathers, not slices: XLA mis-slices at a moving index.
-        previous = tf.gather(tokens, [index - 1], axis=1)
-        hidden, cache = backbone.call_with_cache(previous, cache, index - 1)
-        next_tokens = choose_next_tokens(logits_of(hidden[:, 0]), options,
-                                         index)
+    def step(state):
+        index, tokens, lengths, done, cache = state
+        hidden, cache = previous_token_hidden(backbone, tokens, cache, index)
+        next_tokens = choose_next_tokens(logits_of(hidden), options, index)
         generating = tf.logical_and(index >= prompt_lengths,
                                     tf.logical_not(done))
         stopped = tf.reduce_any(
@@ -75,17 +67,11 @@ def decode(backbone, logits_of, prompt_ids, prompt_lengths, max_new_tokens,
         done = tf.logical_or(done, index + 1 >= end_index)
         return index + 1, tokens, lengths, done, cache
 
-    _, tokens, lengths, _, _ = tf.while_loop(
-        keep_going,
+    _, tokens, lengths, _, _ = loop_over_positions(
         step,
-        (start, tokens, lengths, done, cache),
-        shape_invariants=(
-            tf.TensorShape([]),
-            tokens.shape,
-            lengths.shape,
-            done.shape,
-            tf.nest.map_structure(lambda t: t.shape, cache),
-        ),
-        maximum_iterations=total_width,
+        (tf.reduce_min(prompt_lengths), tokens, prompt_lengths,
+         prompt_lengths >= end_index, cache),
+        end_index,
+        is_done=lambda state: state[3],
     )
     return tokens, lengths
