@@ -16,7 +16,6 @@ sentiment reviews in about a minute on a laptop CPU.
 Rerunning with the same --model_dir resumes from its newest checkpoint.
 """
 
-import argparse
 import os
 import sys
 
@@ -33,6 +32,7 @@ from tfzoo.metrics import classification_metrics  # noqa: E402
 from tfzoo.preprocessing import BertClassifierPreprocessor  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
+from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import check_labels  # noqa: E402
 from tfzoo.recipes.data_files import parse_label_names  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
@@ -61,11 +61,7 @@ FIXED_SETTINGS = (
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 1)[1],
-    )
+    parser = recipe_parser(__doc__)
     add_common_flags(parser, DEFAULTS)
     data = parser.add_argument_group("data")
     data.add_argument("--train_file", default="sample:sentiment_train.jsonl",

@@ -18,7 +18,6 @@ pretrains a tiny BERT on the bundled corpus in about a minute.
 Rerunning with the same --model_dir resumes from its newest checkpoint.
 """
 
-import argparse
 import collections
 import os
 import random
@@ -37,6 +36,7 @@ from tfzoo.preprocessing import BertPretrainerPreprocessor  # noqa: E402
 from tfzoo.preprocessing import make_next_sentence_pairs  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
+from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
 from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
 from tfzoo.recipes.initial_weights import backbone_and_tokenizer  # noqa: E402
@@ -61,11 +61,7 @@ SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'(])")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 1)[1],
-    )
+    parser = recipe_parser(__doc__)
     add_common_flags(parser, DEFAULTS)
     data = parser.add_argument_group("data")
     data.add_argument("--train_files", default="sample:pretrain_corpus.txt",

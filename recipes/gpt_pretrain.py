@@ -15,7 +15,6 @@ trains `gpt_tiny` on the bundled corpus in a few minutes on a laptop CPU.
 Rerunning with the same --model_dir resumes from its newest checkpoint.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -29,7 +28,8 @@ from tfzoo.data.samples import sample_path  # noqa: E402
 from tfzoo.export import export_saved_model  # noqa: E402
 from tfzoo.preprocessing import packed_dataset  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
-from tfzoo.recipes.config import parse_config  # noqa: E402
+from tfzoo.recipes.config import add_training_flags, parse_config  # noqa: E402
+from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
 from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
@@ -46,12 +46,17 @@ FIXED_SETTINGS = (
 )
 
 
+DEFAULTS = {
+    "epochs": 8,
+    "batch_size": 16,
+    "learning_rate": 2e-3,
+    "sequence_length": 64,
+    "model_dir": "runs/gpt_pretrain",
+}
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 1)[1],
-    )
+    parser = recipe_parser(__doc__)
     add = parser.add_argument
     add("--preset", default="gpt_tiny",
         choices=sorted(tfzoo.models.GPTBackbone.presets),
@@ -64,51 +69,35 @@ def build_parser():
         help="start from these weights: a model.keras written by this "
              "recipe, or a Hugging Face GPT-2 directory (config.json, "
              "model.safetensors, vocab.json, merges.txt)")
-    add("--strategy", default="auto",
-        help="tf.distribute strategy: auto, default, one_device, mirrored, "
-             "multi_worker, tpu (default %(default)s)")
-    add("--precision", default="float32",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        help="numeric precision (default %(default)s)")
-    add("--epochs", type=int, default=8,
-        help="passes over the training sequences (default %(default)s)")
-    add("--batch_size", type=int, default=16,
-        help="global batch size (default %(default)s)")
-    add("--learning_rate", type=float, default=2e-3,
-        help="peak AdamW learning rate after warmup (default %(default)s)")
-    add("--sequence_length", type=int, default=64,
-        help="tokens per packed training sequence (default %(default)s)")
-    add("--corpus", default="sample", choices=("sample", "stdlib", "files"),
+    add_training_flags(parser, DEFAULTS)
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--corpus", default="sample", choices=("sample", "stdlib", "files"),
         help="sample: the bundled corpus; stdlib: Python standard library "
              "docstrings; files: --train_file (default %(default)s)")
-    add("--train_file",
+    data.add_argument(
+        "--train_file",
         help="text file(s) or glob, one sentence per line, blank lines "
              "between documents (implies --corpus files)")
-    add("--max_documents", type=int,
-        help="use at most this many documents of the corpus")
-    add("--eval_fraction", type=float, default=0.1,
+    data.add_argument("--max_documents", type=int,
+                      help="use at most this many documents of the corpus")
+    data.add_argument(
+        "--eval_fraction", type=float, default=0.1,
         help="fraction of documents held out for perplexity "
              "(default %(default)s)")
-    add("--vocabulary_size", type=int, default=800,
-        help="BPE vocabulary size to train (default %(default)s)")
-    add("--vocabulary_dir",
+    data.add_argument("--vocabulary_size", type=int, default=800,
+                      help="BPE vocabulary size to train "
+                           "(default %(default)s)")
+    data.add_argument(
+        "--vocabulary_dir",
         help="a directory with vocab.json and merges.txt to use instead "
              "of training a vocabulary")
     add("--max_new_tokens", type=int, default=24,
         help="tokens per sample generation, and the default of the "
              "exported serving_default signature (default %(default)s)")
-    add("--model_dir", default="runs/gpt_pretrain",
-        help="run directory: checkpoints (a rerun resumes), TensorBoard "
-             "logs, vocabulary, model.keras, eval.json and curves.png "
-             "(default %(default)s)")
-    add("--export_dir",
-        help="where SavedModel versions go (default: MODEL_DIR/export)")
     add("--serving_name", default="gpt",
         help="model name in the serve and query commands "
              "(default %(default)s)")
-    add("--seed", type=int, default=7, help="random seed (default 7)")
-    add("--checkpoint_every", type=int,
-        help="also checkpoint every this many steps (default: each epoch)")
     return parser
 
 
@@ -191,7 +180,8 @@ def main(argv=None):
         if model.tokenizer is None:
             model.tokenizer = load_tokenizer(args, run, train_texts)
         tokenizer = model.tokenizer
-        model.compile(learning_rate=args.learning_rate)
+        model.compile(learning_rate=args.learning_rate,
+                      jit_compile=not args.no_xla)
     train_data = packed_dataset(train_texts, tokenizer, args.sequence_length,
                                 args.batch_size, seed=args.seed)
     eval_data = packed_dataset(eval_texts, tokenizer, args.sequence_length,

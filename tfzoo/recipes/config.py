@@ -18,20 +18,26 @@ class ConfigError(ValueError):
     """A configuration file or flag value that cannot be used."""
 
 
-def add_common_flags(parser, defaults):
-    """The flags every BERT recipe takes; `defaults` overrides theirs."""
+def recipe_parser(doc):
+    """An `argparse` parser whose help is the recipe's docstring."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split("\n", 1)[1],
+    )
 
+
+def _flag_adder(parser, defaults):
     def add(name, help, **kwargs):
         kwargs["default"] = defaults.get(name, kwargs.get("default"))
         parser.add_argument(f"--{name}", help=help, **kwargs)
 
-    add("preset", "BERT size to build when --init_checkpoint is not given: "
-        "bert_tiny, bert_mini, bert_small, bert_medium, bert_base, "
-        "bert_large (default %(default)s)", default="bert_tiny")
-    add("init_checkpoint", "start from these weights instead of a random "
-        "init: a directory written by recipes/bert_pretrain.py (backbone."
-        "keras + vocab.txt), or a Hugging Face BERT directory (config.json, "
-        "weights, vocab.txt) once tfzoo can convert it")
+    return add
+
+
+def add_training_flags(parser, defaults):
+    """The flags every recipe takes; `defaults` overrides theirs."""
+    add = _flag_adder(parser, defaults)
     add("strategy", "tf.distribute strategy: auto, default, one_device, "
         "mirrored, multi_worker, tpu (default %(default)s)", default="auto")
     add("precision", "float32, mixed_bfloat16 or mixed_float16 "
@@ -45,19 +51,11 @@ def add_common_flags(parser, defaults):
         "(default %(default)s)", type=float, default=5e-5)
     add("sequence_length", "tokens per packed example "
         "(default %(default)s)", type=int, default=128)
-    add("vocabulary_size", "upper bound of the WordPiece vocabulary trained "
-        "on the training text when there is no --init_checkpoint or "
-        "--vocabulary (default %(default)s)", type=int, default=2000)
-    add("vocabulary", "an existing vocab.txt to use instead of training "
-        "one (ignored with --init_checkpoint, which brings its own)")
     add("model_dir", "run directory: checkpoints (a rerun resumes from "
-        "them), TensorBoard logs, vocab.txt, eval.json and curves.png "
+        "them), TensorBoard logs, the vocabulary, eval.json and curves.png "
         "(default %(default)s)", default="runs/recipe")
     add("export_dir", "where SavedModel versions for TF Serving go "
         "(default: MODEL_DIR/export)")
-    add("tfds_name", "read a TensorFlow Datasets dataset instead of local "
-        "files (prepared in --data_dir; nothing is downloaded)")
-    add("data_dir", "the TFDS data directory for --tfds_name")
     add("seed", "random seed (default %(default)s)", type=int, default=7)
     parser.add_argument(
         "--no_xla", action="store_true",
@@ -65,6 +63,28 @@ def add_common_flags(parser, defaults):
         "once, which pays off on long runs)")
     add("checkpoint_every", "also save a checkpoint every this many steps "
         "(default: at the end of each epoch)", type=int)
+
+
+def add_common_flags(parser, defaults):
+    """The flags every BERT recipe takes: the training flags, plus the
+    model, vocabulary and TFDS ones; `defaults` overrides theirs."""
+    add = _flag_adder(parser, defaults)
+    add("preset", "BERT size to build when --init_checkpoint is not given: "
+        "bert_tiny, bert_mini, bert_small, bert_medium, bert_base, "
+        "bert_large (default %(default)s)", default="bert_tiny")
+    add("init_checkpoint", "start from these weights instead of a random "
+        "init: a directory written by recipes/bert_pretrain.py (backbone."
+        "keras + vocab.txt), or a Hugging Face BERT or DistilBERT directory "
+        "(config.json, model.safetensors, vocab.txt)")
+    add_training_flags(parser, defaults)
+    add("vocabulary_size", "upper bound of the WordPiece vocabulary trained "
+        "on the training text when there is no --init_checkpoint or "
+        "--vocabulary (default %(default)s)", type=int, default=2000)
+    add("vocabulary", "an existing vocab.txt to use instead of training "
+        "one (ignored with --init_checkpoint, which brings its own)")
+    add("tfds_name", "read a TensorFlow Datasets dataset instead of local "
+        "files (prepared in --data_dir; nothing is downloaded)")
+    add("data_dir", "the TFDS data directory for --tfds_name")
 
 
 def parse_config(parser, argv=None):

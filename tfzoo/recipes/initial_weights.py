@@ -76,15 +76,6 @@ def load_initial_checkpoint(path):
 
 
 def _load_hugging_face(path, vocabulary):
-    from_pretrained = getattr(BertBackbone, "from_pretrained", None)
-    if from_pretrained is None:
-        raise NotImplementedError(
-            f"--init_checkpoint {path!r} is a Hugging Face checkpoint "
-            f"(config.json), and this tfzoo cannot read those yet "
-            f"(BertBackbone.from_pretrained is not there). Fix: start from "
-            f"a directory written by recipes/bert_pretrain.py, or from a "
-            f"preset (--preset)."
-        )
     from tfzoo.convert.hf_tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(path)
@@ -94,7 +85,7 @@ def _load_hugging_face(path, vocabulary):
             f"the BERT recipes pack [CLS] ... [SEP] with a WordPiece "
             f"tokenizer (BERT-family checkpoints)."
         )
-    return from_pretrained(path), tokenizer
+    return BertBackbone.from_pretrained(path), tokenizer
 
 
 def backbone_and_tokenizer(args, run, training_texts):
