@@ -342,3 +342,36 @@ def test_bad_inputs_are_clear_errors(tokenizer):
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match="not valid UTF-8"):
         tokenizer(tf.constant([b"fine", b"\xff\xfe bad"]))
+
+
+def test_served_continuations_keep_the_space_a_dummy_prefix_drops(tmp_path):
+    from tfzoo.models import GPTCausalLM
+
+    tokenizer = SentencePieceTokenizer(train(add_dummy_prefix=True))
+    vocabulary = tokenizer.get_vocabulary()
+    word = next(i for i, piece in enumerate(vocabulary)
+                if piece.startswith("\u2581") and len(piece) > 3)
+    model = GPTCausalLM.from_preset(
+        "gpt_tiny", vocabulary_size=tokenizer.vocabulary_size,
+        num_layers=1, hidden_dim=32, intermediate_dim=64,
+        max_sequence_length=32, tokenizer=tokenizer,
+    )
+    # Every hidden state becomes the final norm's bias, whose only
+    # positive logit is `word`'s ("\u2581" + letters): greedy decoding
+    # repeats that word, which starts with a space.
+    embeddings = np.zeros((tokenizer.vocabulary_size, 32), "float32")
+    embeddings[word] = 1.0
+    model.backbone.token_embedding.embeddings.assign(embeddings)
+    model.backbone.final_norm.gamma.assign(np.zeros(32, "float32"))
+    model.backbone.final_norm.beta.assign(np.ones(32, "float32"))
+    prompts = ["The keeper", "Waves"]
+    expected = [prompt + (" " + vocabulary[word][1:]) * 3
+                for prompt in prompts]
+    assert model.generate(prompts, max_new_tokens=3,
+                          jit_compile=False) == expected
+    path = export_saved_model(model, str(tmp_path / "gpt"), max_new_tokens=3)
+    (served,) = serve([(path, "serving_default", {"prompt": prompts})])
+    assert served["text"] == expected
+    # Decoded alone, the continuation would lose its first space.
+    alone = tokenizer.detokenize([word] * 3).numpy().decode("utf-8")
+    assert not alone.startswith(" ")
