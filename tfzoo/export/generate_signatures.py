@@ -17,7 +17,8 @@ longest]` padded with -1, and `num_generated_tokens` int32 `[batch]`.
 
 The decode loop is a plain `tf.while_loop` over the key/value cache using
 core TensorFlow ops only, so stock `tensorflow_model_server` runs it
-without XLA. An empty prompt starts from "<|endoftext|>". A prompt plus
+without XLA. An empty prompt starts from the tokenizer's end-of-text token
+("<|endoftext|>"; "</s>" for SentencePiece). A prompt plus
 `max_new_tokens` longer than the model's context, or an out-of-range
 sampler argument, fails the request with INVALID_ARGUMENT and a message
 naming the input.
@@ -64,13 +65,15 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     if tokenizer is None:
         raise ValueError(
             "Exporting a GPTCausalLM needs its tokenizer: build it with "
-            "GPTCausalLM(backbone, tokenizer=BytePairTokenizer(...))."
+            "GPTCausalLM(backbone, tokenizer=BytePairTokenizer(...)) or "
+            "tokenizer=SentencePieceTokenizer(...)."
         )
     begin_id = tokenizer.end_of_text_id
     if begin_id is None:
         raise ValueError(
-            "The tokenizer has no '<|endoftext|>' token, which starts empty "
-            "prompts and ends generation; add it to the vocabulary."
+            "The tokenizer has no end-of-text token ('<|endoftext|>' in "
+            "BPE, '</s>' in SentencePiece), which starts empty prompts and "
+            "ends generation; add it to the vocabulary."
         )
     backbone = model.backbone
     context = backbone.max_sequence_length
