@@ -8,6 +8,7 @@ from tfzoo.generation import (
     choose_next_tokens,
 )
 from tfzoo.generation.sampling import _gumbel_noise
+from tfzoo.generation import sampling
 
 VOCABULARY = 12
 DRAWS = 2000
@@ -274,3 +275,48 @@ def test_noise_is_finite_so_masked_tokens_stay_out():
     chosen = choose_next_tokens(tf.constant(logits),
                                 options(1, top_k=1, seeds=[0]), 68)
     assert chosen.numpy().tolist() == [7]
+
+
+def reference_kept(logits, top_k, top_p):
+    """Which tokens top-k and top-p keep, by the definition (numpy)."""
+    kept = np.zeros(logits.shape, bool)
+    for row, (values, k, p) in enumerate(zip(logits, top_k, top_p)):
+        ordered = np.sort(values.astype("float64"))[::-1]
+        k = len(values) if k == 0 else min(k, len(values))
+        threshold = ordered[k - 1]
+        if p < 1:
+            probabilities = np.exp(ordered - ordered.max())
+            probabilities /= probabilities.sum()
+            before = np.cumsum(probabilities) - probabilities
+            nucleus = max(int((before < p).sum()), 1)
+            threshold = max(threshold, ordered[nucleus - 1])
+        kept[row] = values >= threshold
+    return kept
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_top_k_and_top_p_from_the_largest_logits_or_a_full_sort(jit_compile):
+    # Rows from flat to peaked; options whose sets fit in the CANDIDATES
+    # largest logits, and options that need the whole vocabulary sorted.
+    rng = np.random.default_rng(4)
+    scales = np.linspace(0.2, 6.0, 12)[:, None]
+    logits = (rng.standard_normal((12, 1000)) * scales).astype("float32")
+    top_k = np.array([0, 1, 5, 40, 128, 129, 500, 1000, 0, 40, 0, 3000],
+                     "int32")
+    top_p = np.array([0.9, 1.0, 0.5, 0.95, 0.99, 1.0, 0.3, 0.9, 1.0, 1.0,
+                      0.999, 0.8], "float32")
+    keep = tf.function(sampling._keep_top_k_and_top_p,
+                       jit_compile=jit_compile)
+    for rows in (slice(0, 12), slice(6, 12)):
+        masked = keep(tf.constant(logits[rows]), tf.constant(top_k[rows]),
+                      tf.constant(top_p[rows])).numpy()
+        kept = masked > sampling.MASKED_LOGIT
+        np.testing.assert_array_equal(
+            kept, reference_kept(logits[rows], top_k[rows], top_p[rows]))
+    # The first batch needs the full sort, the second does not.
+    largest = tf.math.top_k(logits, sampling.CANDIDATES).values
+    _, settled = sampling._threshold(
+        largest, tf.reduce_logsumexp(logits, axis=-1),
+        tf.where(top_k > 0, tf.minimum(top_k, 1000), 1000), top_p, 1000)
+    settled = settled.numpy()
+    assert not settled.all() and settled[6:].all()
