@@ -12,7 +12,7 @@ the script prints new tokens/s (median over rounds) and the ratio:
   `serving_default` (plain TensorFlow, argmax only) against
   `generate_xla`: XLA alone, same work;
 - sampled (`top_k=40, top_p=0.9`) at that length: `generate` against
-  `generate_xla`, both sorting the vocabulary at every step.
+  `generate_xla`, both finding top-k/top-p thresholds at every step.
 
 Each pair is called once untimed first (XLA compiles then), and the
 script says whether both signatures gave the same ids.

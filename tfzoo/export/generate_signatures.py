@@ -9,7 +9,7 @@
   int32. Every input is batched, so TF Serving's request batching can
   merge requests; each row keeps its own options and seed. A batch whose
   rows all have `top_k=1` runs an argmax-only loop (the same tokens,
-  without sorting the vocabulary every step).
+  without the top-k/top-p thresholds at every step).
 
 Both return `generated_text` (the continuation) and `text` (prompt plus
 continuation) string `[batch]`, `generated_token_ids` int32 `[batch,
@@ -30,9 +30,8 @@ detokenizing stay outside XLA). Prompts are padded to a length bucket
 (16, 32, ... the context) and the room for new tokens to a bucket of the
 batch's largest `max_new_tokens`, so a server compiles one program per
 batch size and bucket pair (for each of two kinds: a batch whose rows all
-have `top_k=1` runs an argmax-only program, the same tokens without
-sorting the vocabulary every step, which XLA does slowly on CPU; sampled
-requests are faster on `generate`). Only a server started with
+have `top_k=1` runs an argmax-only program, the same tokens without the
+top-k/top-p thresholds). Only a server started with
 `--xla_cpu_compilation_enabled=true` runs it; others answer INTERNAL "XLA
 compilation disabled". It has no warmup records: TF Serving fails a
 version's load when a warmup request fails, which such a server would.
@@ -132,7 +131,7 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         if options.samples:
             # top_k=1 keeps only the most likely token: when every row
             # asks for it, the argmax-only loop gives the same tokens
-            # without sorting the vocabulary at every step.
+            # without the top-k/top-p thresholds at every step.
             token_ids, final_lengths = tf.cond(
                 tf.reduce_all(options.top_k == 1),
                 lambda: decode_with(dataclasses.replace(
@@ -175,7 +174,7 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
 
     def compiled_decode(samples):
         """The id-level decode as one XLA program; `samples=False` only
-        takes each row's argmax (no vocabulary sort a step)."""
+        takes each row's argmax (no top-k/top-p thresholds a step)."""
 
         @tf.function(jit_compile=True, autograph=False)
         def decode_ids(prompt_ids, lengths, new_tokens, capacity, greedy,
@@ -216,8 +215,8 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
                      options.greedy, options.temperature, options.top_k,
                      options.top_p, options.seed)
         # top_k=1 keeps only the most likely token: when every row asks
-        # for it, the argmax program gives the same tokens without XLA's
-        # slow sort of the vocabulary at every step.
+        # for it, the argmax program gives the same tokens without the
+        # top-k/top-p thresholds at every step.
         token_ids, final_lengths = tf.cond(
             tf.reduce_all(options.top_k == 1),
             lambda: decode_argmax(*arguments),

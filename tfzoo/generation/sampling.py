@@ -52,7 +52,7 @@ class SamplingOptions:
     top_p: tf.Tensor
     seed: tf.Tensor
     # Python-level: whether any row filters by top-k/top-p (which costs a
-    # sort of the vocabulary every step) or samples at all.
+    # partial top-k of the vocabulary every step) or samples at all.
     filters: bool = True
     samples: bool = True
 
