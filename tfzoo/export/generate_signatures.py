@@ -7,9 +7,9 @@
   int32 (>= 1; `top_k=1` is greedy; the vocabulary size or more means
   no limit), `top_p` float32 (in (0, 1]; 1 means no limit) and `seed`
   int32. Every input is batched, so TF Serving's request batching can
-  merge requests; each row keeps its own options and seed. A batch whose
-  rows all have `top_k=1` runs an argmax-only loop (the same tokens,
-  without the top-k/top-p thresholds at every step).
+  merge requests; each row keeps its own options and seed. A step whose
+  rows all have `top_k=1` only takes the argmax (the same tokens, without
+  the top-k/top-p thresholds).
 
 Both return `generated_text` (the continuation) and `text` (prompt plus
 continuation) string `[batch]`, `generated_token_ids` int32 `[batch,
@@ -29,15 +29,11 @@ outputs of `generate`, with the id-level decode in a
 detokenizing stay outside XLA). Prompts are padded to a length bucket
 (16, 32, ... the context) and the room for new tokens to a bucket of the
 batch's largest `max_new_tokens`, so a server compiles one program per
-batch size and bucket pair (for each of two kinds: a batch whose rows all
-have `top_k=1` runs an argmax-only program, the same tokens without the
-top-k/top-p thresholds). Only a server started with
+batch size and bucket pair. Only a server started with
 `--xla_cpu_compilation_enabled=true` runs it; others answer INTERNAL "XLA
 compilation disabled". It has no warmup records: TF Serving fails a
 version's load when a warmup request fails, which such a server would.
 """
-
-import dataclasses
 
 import tensorflow as tf
 
@@ -119,27 +115,11 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     def run(prompt, new_tokens, options):
         prompt_ids, lengths = tokenized(prompt, new_tokens)
         capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
-
-        def decode_with(step_options):
-            return decode(
-                backbone,
-                OutputProjection(backbone.token_embedding.embeddings),
-                prompt_ids, lengths, new_tokens, capacity, step_options,
-                tf.constant([begin_id], tf.int32),
-            )
-
-        if options.samples:
-            # top_k=1 keeps only the most likely token: when every row
-            # asks for it, the argmax-only loop gives the same tokens
-            # without the top-k/top-p thresholds at every step.
-            token_ids, final_lengths = tf.cond(
-                tf.reduce_all(options.top_k == 1),
-                lambda: decode_with(dataclasses.replace(
-                    options, filters=False, samples=False)),
-                lambda: decode_with(options),
-            )
-        else:
-            token_ids, final_lengths = decode_with(options)
+        token_ids, final_lengths = decode(
+            backbone, OutputProjection(backbone.token_embedding.embeddings),
+            prompt_ids, lengths, new_tokens, capacity, options,
+            tf.constant([begin_id], tf.int32),
+        )
         return outputs(prompt, token_ids, lengths, final_lengths)
 
     def sampling_options(temperature, top_k, top_p, seed):
@@ -172,28 +152,18 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         return run(prompt, max_new_tokens,
                    sampling_options(temperature, top_k, top_p, seed))
 
-    def compiled_decode(samples):
-        """The id-level decode as one XLA program; `samples=False` only
-        takes each row's argmax (no top-k/top-p thresholds a step)."""
-
-        @tf.function(jit_compile=True, autograph=False)
-        def decode_ids(prompt_ids, lengths, new_tokens, capacity, greedy,
-                       temperature, top_k, top_p, seed):
-            # `capacity` sizes tensors, so XLA takes it as a compile-time
-            # constant: one program per value (a bucket), batch and width.
-            options = SamplingOptions(greedy, temperature, top_k, top_p,
-                                      seed, filters=samples, samples=samples)
-            return decode(
-                backbone,
-                OutputProjection(backbone.token_embedding.embeddings),
-                prompt_ids, lengths, new_tokens, capacity, options,
-                tf.constant([begin_id], tf.int32),
-            )
-
-        return decode_ids
-
-    decode_argmax = compiled_decode(samples=False)
-    decode_sampled = compiled_decode(samples=True)
+    @tf.function(jit_compile=True, autograph=False)
+    def decode_ids(prompt_ids, lengths, new_tokens, capacity, greedy,
+                   temperature, top_k, top_p, seed):
+        """The id-level decode as one XLA program."""
+        # `capacity` sizes tensors, so XLA takes it as a compile-time
+        # constant: one program per value (a bucket), batch and width.
+        return decode(
+            backbone, OutputProjection(backbone.token_embedding.embeddings),
+            prompt_ids, lengths, new_tokens, capacity,
+            SamplingOptions(greedy, temperature, top_k, top_p, seed),
+            tf.constant([begin_id], tf.int32),
+        )
 
     @tf.function(autograph=False)
     def generate_xla(prompt, max_new_tokens, temperature, top_k, top_p,
@@ -211,16 +181,9 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         prompt_ids = tf.pad(
             prompt_ids, [[0, 0], [0, width - tf.shape(prompt_ids)[1]]]
         )
-        arguments = (prompt_ids, lengths, max_new_tokens, capacity,
-                     options.greedy, options.temperature, options.top_k,
-                     options.top_p, options.seed)
-        # top_k=1 keeps only the most likely token: when every row asks
-        # for it, the argmax program gives the same tokens without the
-        # top-k/top-p thresholds at every step.
-        token_ids, final_lengths = tf.cond(
-            tf.reduce_all(options.top_k == 1),
-            lambda: decode_argmax(*arguments),
-            lambda: decode_sampled(*arguments),
+        token_ids, final_lengths = decode_ids(
+            prompt_ids, lengths, max_new_tokens, capacity, options.greedy,
+            options.temperature, options.top_k, options.top_p, options.seed,
         )
         return outputs(prompt, token_ids, lengths, final_lengths)
 

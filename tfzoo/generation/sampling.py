@@ -123,12 +123,23 @@ def choose_next_tokens(logits, options, step):
     best = tf.argmax(logits, axis=-1, output_type="int32")
     if not options.samples:
         return best
-    scaled = logits / options.temperature[:, None]
-    if options.filters:
-        scaled = _keep_top_k_and_top_p(scaled, options.top_k, options.top_p)
-    noise = _gumbel_noise(options.seed, step, tf.shape(logits)[1])
-    sampled = tf.argmax(scaled + noise, axis=-1, output_type="int32")
-    return tf.where(options.greedy, best, sampled)
+
+    def sampled():
+        scaled = logits / options.temperature[:, None]
+        if options.filters:
+            scaled = _keep_top_k_and_top_p(scaled, options.top_k,
+                                           options.top_p)
+        noise = _gumbel_noise(options.seed, step, tf.shape(logits)[1])
+        chosen = tf.argmax(scaled + noise, axis=-1, output_type="int32")
+        return tf.where(options.greedy, best, chosen)
+
+    # top_k=1 keeps only the most likely token: when every row is greedy
+    # or asks for that, the argmax alone gives the same tokens, without
+    # the thresholds and noise.
+    return tf.cond(
+        tf.reduce_all(options.greedy | (options.top_k == 1)),
+        lambda: best, sampled,
+    )
 
 
 def _keep_top_k_and_top_p(logits, top_k, top_p):
