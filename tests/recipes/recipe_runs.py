@@ -15,13 +15,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def run_recipe(name, *args, timeout=600, check=True):
-    """Runs `python recipes/<name>.py args...`; returns the finished process
-    with ANSI colours and progress-bar redraws removed from its stdout."""
+def run_recipe(name, *args, timeout=600, check=True, cwd=ROOT):
+    """Runs `python recipes/<name>.py args...` in `cwd`; returns the finished
+    process with ANSI colours and progress-bar redraws removed from its
+    stdout."""
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "recipes", f"{name}.py"),
          *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     result.stdout = "\n".join(

@@ -24,12 +24,16 @@ STEPS_PER_EPOCH = 15  # 480 reviews, batches of 32
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """One epoch, then the default six in the same directory."""
-    model_dir = tmp_path_factory.mktemp("classify") / "run"
-    first = run_recipe("bert_classify", "--model_dir", model_dir,
-                       "--epochs", 1)
+    """One epoch, then the default six in the same directory: given as a
+    relative path, the second time from another working directory."""
+    base = tmp_path_factory.mktemp("classify")
+    (base / "elsewhere").mkdir()
+    model_dir = base / "run"
+    first = run_recipe("bert_classify", "--model_dir", "run",
+                       "--epochs", 1, cwd=base)
     after_first = latest_checkpoint_state(model_dir / "checkpoints")
-    second = run_recipe("bert_classify", "--model_dir", model_dir)
+    second = run_recipe("bert_classify", "--model_dir", "../run",
+                        cwd=base / "elsewhere")
     return model_dir, first.stdout, after_first, second.stdout
 
 

@@ -443,3 +443,73 @@ def test_mismatched_model_or_optimizer_is_a_clear_error(tmp_path):
                                          "has 4"):
         same.fit(x, y, batch_size=4, verbose=0,
                  callbacks=[StepCheckpoint(tmp_path)])
+
+
+# ---------------------------------------------------------------- paths --
+
+
+def test_relative_directory_resumes_from_another_working_directory(
+        tmp_path, monkeypatch):
+    """A relative directory, a rerun from elsewhere and through a symlink
+    all resume the same run instead of starting over."""
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    template = mlp()
+    losses = train(mlp(template), StepCheckpoint("runs/x/ckpt",
+                                                 every_n_steps=4),
+                   shuffle=True, stop_after=8)
+    assert max(losses) == 8
+    state = latest_checkpoint_state("runs/x/ckpt")
+    assert state["global_step"] == 8
+    assert state["path"] == str(project / "runs/x/ckpt/ckpt-8")
+
+    # Rerun from another working directory, with a relative path to it.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    model = mlp(template)
+    resumed = train(model, StepCheckpoint("../project/runs/x/ckpt",
+                                          every_n_steps=4),
+                    shuffle=True, stop_after=12)
+    assert min(resumed) == 9 and max(resumed) == 12
+
+    # And through a symlink to the run directory.
+    os.symlink(project / "runs", elsewhere / "linked")
+    model = mlp(template)
+    resumed = train(model, StepCheckpoint("linked/x/ckpt", every_n_steps=4),
+                    shuffle=True)
+    assert min(resumed) == 13 and int(model.optimizer.iterations) == 18
+
+
+def test_index_written_under_a_relative_directory_still_resumes(
+        tmp_path, monkeypatch):
+    """An index that records the relative directory (as main's before this
+    fix did: `runs/x/ckpt-8`) is read by file name, not re-joined."""
+    monkeypatch.chdir(tmp_path)
+    template = mlp()
+    train(mlp(template), StepCheckpoint("runs/x", every_n_steps=4),
+          shuffle=True, stop_after=8)
+    index = tmp_path / "runs/x/checkpoint"
+    index.write_text(index.read_text().replace('"ckpt-', '"runs/x/ckpt-'))
+    assert '"runs/x/ckpt-8"' in index.read_text()
+    resumed = train(mlp(template), StepCheckpoint("runs/x", every_n_steps=4),
+                    shuffle=True)
+    assert min(resumed) == 9
+
+
+def test_unreadable_newest_checkpoint_is_an_error_naming_it(tmp_path):
+    template = mlp()
+    directory = tmp_path / "run"
+    train(mlp(template), StepCheckpoint(directory, every_n_steps=4),
+          shuffle=True, stop_after=8)
+    for name in os.listdir(directory):
+        if name.startswith("ckpt-8."):
+            os.remove(directory / name)
+    with pytest.raises(ValueError, match=(
+            rf"newest checkpoint in {directory} cannot be read: "
+            rf"{directory}/ckpt-8 .*NotFoundError.*To go on from the older "
+            rf"{directory}/ckpt-6, remove the lines naming ckpt-8 from "
+            rf"{directory}/checkpoint")):
+        train(mlp(template), StepCheckpoint(directory, every_n_steps=4),
+              shuffle=True)

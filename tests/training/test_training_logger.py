@@ -50,5 +50,29 @@ def test_learning_rate_throughput_and_gradient_norm_are_logged(
     assert "gradient_norm" in history.history
 
     summary = capsys.readouterr().out
-    assert "trained 16 steps in" in summary
+    assert "this run trained 16 steps (global step 0 -> 16) in" in summary
     assert f"final loss {history.history['loss'][-1]:.4f}" in summary
+
+
+def test_summary_counts_only_the_steps_this_run_trained(tmp_path, capsys):
+    """A resumed run passes its restored steps by untrained, and with
+    steps_per_execution one callback call covers several steps."""
+    import keras
+
+    from tfzoo.training import StepCheckpoint
+
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = x.sum(axis=1)
+
+    def fit(epochs):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse", steps_per_execution=2)
+        model.fit(x, y, batch_size=4, epochs=epochs, verbose=0, callbacks=[
+            StepCheckpoint(tmp_path / "ckpt", every_n_steps=4),
+            TrainingLogger(str(tmp_path / "logs"))])
+        return capsys.readouterr().out
+
+    assert "this run trained 8 steps (global step 0 -> 8) in" in fit(1)
+    resumed = fit(3)
+    assert "this run trained 16 steps (global step 8 -> 24) in" in resumed
+    assert "this run trained 0 steps (global step 24" in fit(3)

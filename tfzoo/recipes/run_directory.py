@@ -44,7 +44,8 @@ class RunDirectory:
     """
 
     def __init__(self, model_dir):
-        self.model_dir = os.fspath(model_dir)
+        # Absolute, so that printed paths and commands work from anywhere.
+        self.model_dir = os.path.abspath(os.fspath(model_dir))
         self.checkpoint_dir = os.path.join(self.model_dir, "checkpoints")
         self.log_dir = os.path.join(self.model_dir, "logs")
         self.config_path = os.path.join(self.model_dir, "config.yaml")

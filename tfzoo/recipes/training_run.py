@@ -25,40 +25,17 @@ def train(model, run, args, x, y=None, validation_data=None):
     the run directory, resumes from its newest checkpoint, and plots the
     whole run's training and validation curves to `curves.png`.
     """
-    counter = TrainedSteps()
     model.fit(
         x, y,
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_data=validation_data,
         callbacks=run.callbacks(args.batch_size, args.sequence_length,
-                                args.checkpoint_every) + [counter],
+                                args.checkpoint_every),
         verbose=1,
     )
-    print(f"this run trained {counter.trained} steps (global step "
-          f"{counter.first} -> {counter.last})")
     history = run.history()
     if history:
         plot_curves(history, run.curves_path, title=run.model_dir)
         print(f"curves: {run.curves_path}")
     return history
-
-
-class TrainedSteps(keras.callbacks.Callback):
-    """Counts the steps `fit` really trained: those that moved the
-    optimizer's step counter (a resumed run passes the restored steps by
-    without training them)."""
-
-    def on_train_begin(self, logs=None):
-        self.first = self.last = _step(self.model)
-        self.trained = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        self.trained += step - self.last
-        self.last = step
-
-
-def _step(model):
-    """The optimizer's step counter (also a mirrored variable) as an int."""
-    return int(model.optimizer.iterations.numpy())

@@ -92,6 +92,9 @@ class StepCheckpoint(keras.callbacks.Callback):
 
     Args:
         directory: where checkpoints go; one directory per training run.
+            A relative path is taken from the working directory when the
+            callback is made, and kept as an absolute path, so a rerun
+            from any directory (or through a symlink) finds the same run.
         every_n_steps: save after every this many training steps; None to
             save only at the end of each epoch.
         max_to_keep: how many of the newest checkpoints to keep.
@@ -128,7 +131,7 @@ class StepCheckpoint(keras.callbacks.Callback):
                 f"every_n_steps must be a positive integer or None, got "
                 f"{every_n_steps!r}."
             )
-        self.directory = os.fspath(directory)
+        self.directory = absolute_directory(directory)
         self.every_n_steps = every_n_steps
         self.max_to_keep = max_to_keep
         self._state_variable = None
@@ -465,47 +468,80 @@ def _read_state(path):
     return state
 
 
-def _readable_latest(directory):
-    """(path, state) of the newest checkpoint that reads, or None.
+def absolute_directory(directory):
+    """`directory` as an absolute local path (URLs such as gs:// as given).
 
-    An older checkpoint is used, with a warning, only when the newest has
-    been damaged after it was written (e.g. a deleted file).
+    >>> import os
+    >>> absolute_directory("runs/x") == os.path.join(os.getcwd(), "runs/x")
+    True
+    >>> absolute_directory("gs://bucket/run")
+    'gs://bucket/run'
+    """
+    directory = os.fspath(directory)
+    if "://" in directory:
+        return directory
+    return os.path.abspath(directory)
+
+
+def _listed_checkpoints(directory):
+    """[(path the index names, path in `directory`)], the newest last.
+
+    A checkpoint's files always lie beside the `checkpoint` index, so each
+    listed checkpoint is found by its file name. That also reads indexes
+    written under a relative directory (which name `runs/x/ckpt-5`, read by
+    TensorFlow as `runs/x/runs/x/ckpt-5`) and directories moved since.
     """
     if not tf.io.gfile.isdir(directory):
+        return []
+    state = tf.train.get_checkpoint_state(directory)
+    if state is None:
+        return []
+    named = [p for p in state.all_model_checkpoint_paths
+             if p != state.model_checkpoint_path]
+    named.append(state.model_checkpoint_path)
+    return [
+        (path, os.path.join(directory, os.path.basename(path)))
+        for path in named
+    ]
+
+
+def _readable_latest(directory):
+    """(path, state) of the newest checkpoint in `directory`, or None.
+
+    A newest checkpoint that cannot be read is an error naming it: going
+    on from an older one, or from scratch, would silently lose training.
+    """
+    directory = absolute_directory(directory)
+    listed = _listed_checkpoints(directory)
+    if not listed:
         return None
-    checkpoint_state = tf.train.get_checkpoint_state(directory)
-    if checkpoint_state is None:
-        return None
-    paths = list(checkpoint_state.all_model_checkpoint_paths)
-    latest = checkpoint_state.model_checkpoint_path
-    if latest not in paths:
-        paths.append(latest)
-    for path in reversed(paths):
-        path = path if os.path.isabs(path) else os.path.join(directory, path)
-        try:
-            state = _read_state(path)
-        except tf.errors.OpError as error:
-            warnings.warn(
-                f"StepCheckpoint: cannot read checkpoint {path} "
-                f"({type(error).__name__}); trying an older one."
-            )
-            continue
-        return path, state
-    return None
+    recorded, path = listed[-1]
+    try:
+        return path, _read_state(path)
+    except tf.errors.OpError as error:
+        older = [p for _, p in listed[:-1]]
+        hint = (
+            f"To go on from the older {older[-1]}, remove the lines naming "
+            f"{os.path.basename(path)} from {directory}/checkpoint; to "
+            if older else "To "
+        ) + "start over, train in a new directory."
+        raise ValueError(
+            f"StepCheckpoint: the newest checkpoint in {directory} cannot "
+            f"be read: {path}"
+            + (f" (its index names {recorded})" if recorded != path else "")
+            + f" ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+            f"Restore its files ({os.path.basename(path)}.index and "
+            f".data-*) if they were moved. {hint}"
+        ) from error
 
 
 def _remove_partial_saves(directory):
     """Deletes what killed saves left: temporary files, unlisted files."""
     if not os.path.isdir(directory):
         return  # only local directories; elsewhere leftovers stay
-    checkpoint_state = tf.train.get_checkpoint_state(directory)
-    listed = set()
-    if checkpoint_state is not None:
-        listed = {
-            os.path.basename(path)
-            for path in list(checkpoint_state.all_model_checkpoint_paths)
-            + [checkpoint_state.model_checkpoint_path]
-        }
+    listed = {
+        os.path.basename(path) for _, path in _listed_checkpoints(directory)
+    }
     for path in glob.glob(os.path.join(directory, "*")):
         name = os.path.basename(path)
         match = re.match(r"(ckpt-\d+)(_temp|\.index$|\.data-)", name)
