@@ -2,6 +2,8 @@
 
 `run_layer_test` and `run_model_test` check config and `.keras` round trips,
 weights-only round trips, XLA against eager execution, and mixed precision.
+`run_cached_decoding_test` checks that decoding over a key/value cache
+(a prompt, then one position at a time) equals one full forward pass.
 """
 
 import os
@@ -158,3 +160,56 @@ def run_model_test(model_fn, inputs):
     assert_all_close(compiled(inputs), output, atol=XLA_TOLERANCE,
                      rtol=XLA_TOLERANCE)
     return output
+
+
+def run_cached_decoding_test(
+    forward,
+    step,
+    inputs,
+    cache,
+    prompt_length=1,
+    jit_compile=False,
+    cache_length_axis=2,
+    atol=1e-5,
+):
+    """Asserts that cached decoding equals a full forward pass.
+
+    Runs `step(inputs[:, :prompt_length], cache, 0)` (the prompt), then
+    `step(inputs[:, i:i + 1], cache, i)` for each later position `i`,
+    each call returning `(output, cache)`, and compares the concatenated
+    outputs with `forward(inputs)`. Eagerly with Python int indices, or,
+    with `jit_compile`, as one XLA-compiled `tf.function` with int32
+    tensor indices.
+
+    `cache` (any nest of tensors) may be longer than `inputs` along
+    `cache_length_axis`: the slots past the decoded length must not change
+    the outputs and must still be zero at the end, and every decoded
+    position must have been written. Returns the final cache.
+    """
+    length = inputs.shape[1]
+    assert 1 <= prompt_length <= length, (prompt_length, length)
+    expected = to_numpy(forward(inputs))
+    index = int
+    if jit_compile:
+        step = tf.function(step, jit_compile=True)
+        index = lambda i: tf.constant(i, "int32")  # noqa: E731
+    output, cache = step(inputs[:, :prompt_length], cache, index(0))
+    assert output.shape[1] == prompt_length, output.shape
+    outputs = [np.asarray(output)]
+    for position in range(prompt_length, length):
+        output, cache = step(inputs[:, position:position + 1], cache,
+                             index(position))
+        assert output.shape[1] == 1, output.shape
+        outputs.append(np.asarray(output))
+    decoded = np.concatenate(outputs, axis=1)
+    assert decoded.shape == expected.shape, (decoded.shape, expected.shape)
+    assert_all_close(decoded, expected, atol=atol, rtol=atol)
+
+    for tensor in tf.nest.flatten(cache):
+        tensor = np.moveaxis(np.asarray(tensor, "float32"),
+                             cache_length_axis, 0)
+        assert tensor.shape[0] >= length, tensor.shape
+        assert np.all(tensor[length:] == 0), "slots past the decoded length"
+        written = np.abs(tensor[:length]).reshape(length, -1).sum(-1)
+        assert np.all(written > 0), "a decoded position was not written"
+    return cache

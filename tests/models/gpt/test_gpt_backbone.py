@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.harness import run_model_test
+from tests.harness import run_cached_decoding_test, run_model_test
 from tfzoo.layers import GatedFeedForward, RMSNormalization
 from tfzoo.models import GPTBackbone, GPTCausalLM
 
@@ -137,27 +137,21 @@ def test_learned_positions_matter_and_rotary_positions_are_relative():
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_call_with_cache_step_by_step_equals_full_pass(config, jit_compile):
     backbone = GPTBackbone(**config)
-    x = inputs(batch=2, length=8, seed=1)
-    x["padding_mask"][:] = 1
-    x["token_ids"] = np.maximum(x["token_ids"], 1)
-    full = backbone(x).numpy()
-    step_fn = backbone.call_with_cache  # eager, Python int indices
-    index_type = int
-    if jit_compile:
-        step_fn = tf.function(backbone.call_with_cache, jit_compile=True)
-        index_type = tf.constant
+    token_ids = np.maximum(inputs(batch=2, length=8, seed=1)["token_ids"], 1)
     cache = backbone.empty_cache(2, 12)
     kv_heads = config.get("num_key_value_heads", config["num_heads"])
     assert len(cache) == config["num_layers"]
     assert cache[0][0].shape == (2, kv_heads, 12,
                                  32 // config["num_heads"])
-    prefix, cache = step_fn(x["token_ids"][:, :3], cache, index_type(0))
-    outputs = [prefix.numpy()]
-    for index in range(3, 8):
-        step, cache = step_fn(x["token_ids"][:, index:index + 1], cache,
-                              index_type(index))
-        outputs.append(step.numpy())
-    np.testing.assert_allclose(np.concatenate(outputs, 1), full, atol=1e-5)
+    run_cached_decoding_test(
+        lambda ids: backbone({"token_ids": ids,
+                              "padding_mask": np.ones_like(ids)}),
+        backbone.call_with_cache,
+        token_ids,
+        cache,
+        prompt_length=3,
+        jit_compile=jit_compile,
+    )
 
 
 def test_mixed_precision_backbone_is_close_to_float32():
