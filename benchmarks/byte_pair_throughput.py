@@ -15,7 +15,9 @@ import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfzoo.logs import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # first: quiet TensorFlow logs by default
 os.environ.setdefault("RAYON_NUM_THREADS", "1")  # Rust tokenizers
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -16,7 +16,9 @@ import os
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfzoo.logs import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # first: quiet TensorFlow logs by default
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -33,8 +33,11 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tfzoo.logs import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # first: quiet TensorFlow logs by default
 
 import numpy as np  # noqa: E402
 

@@ -19,29 +19,23 @@ Rerunning with the same --model_dir resumes from its newest checkpoint.
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+# Light imports only: tfzoo's subpackages (and TensorFlow) load after the
+# flags are parsed, so --help and --print_config answer at once.
 import tfzoo  # noqa: E402
 from tfzoo.data import label_vocabulary, load_tfds  # noqa: E402
 from tfzoo.data import read_classification_file, tfds_label_names  # noqa: E402
-from tfzoo.export import export_saved_model  # noqa: E402
-from tfzoo.metrics import classification_metrics  # noqa: E402
-from tfzoo.preprocessing import BertClassifierPreprocessor  # noqa: E402
+from tfzoo.logs import import_tensorflow  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import check_labels  # noqa: E402
 from tfzoo.recipes.data_files import parse_label_names  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_predictions  # noqa: E402
-from tfzoo.recipes.initial_weights import backbone_and_tokenizer  # noqa: E402
-from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
-from tfzoo.recipes.training_run import prepare, train  # noqa: E402
 
 TFDS_NAMES = ("glue/sst2", "glue/mrpc", "imdb_reviews")
 DEFAULTS = {
@@ -179,6 +173,16 @@ def model_inputs(examples, pairs):
 
 def main(argv=None):
     args = parse_config(build_parser(), argv)
+    import_tensorflow()
+    from tfzoo.export import export_saved_model
+    from tfzoo.metrics import classification_metrics
+    from tfzoo.preprocessing import BertClassifierPreprocessor
+    from tfzoo.recipes.evaluation_report import write_evaluation
+    from tfzoo.recipes.evaluation_report import write_predictions
+    from tfzoo.recipes.initial_weights import backbone_and_tokenizer
+    from tfzoo.recipes.run_directory import RunDirectory
+    from tfzoo.recipes.training_run import prepare, train
+
     train_data, eval_data, label_names, pairs = read_data(args)
     print(f"data: {len(train_data['text'])} training and "
           f"{len(eval_data['text'])} evaluation examples"
@@ -229,7 +233,8 @@ def main(argv=None):
           f"{run.predictions_path})")
 
     export_dir = args.export_dir or run.path("export")
-    export_path = export_saved_model(model, export_dir, text_pair=pairs)
+    export_path = export_saved_model(model, export_dir, text_pair=pairs,
+                                     verbose=True)
     query = ["--text", eval_data["text"][0]]
     if pairs:
         query += ["--text_pair", eval_data["text_pair"][0]]

@@ -20,29 +20,22 @@ import os
 import random
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
+# Light imports only: tfzoo's subpackages (and TensorFlow) load after the
+# flags are parsed, so --help and --print_config answer at once.
 import tfzoo  # noqa: E402
 from tfzoo.data import load_tfds, read_conll, tfds_label_names  # noqa: E402
-from tfzoo.export import export_saved_model  # noqa: E402
-from tfzoo.metrics import entity_metrics  # noqa: E402
-from tfzoo.preprocessing import BertTokenClassifierPreprocessor  # noqa: E402
+from tfzoo.logs import import_tensorflow  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import check_labels  # noqa: E402
 from tfzoo.recipes.data_files import parse_label_names  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_predictions  # noqa: E402
-from tfzoo.recipes.initial_weights import backbone_and_tokenizer  # noqa: E402
-from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
-from tfzoo.recipes.training_run import prepare, train  # noqa: E402
 
 DEFAULTS = {
     "epochs": 5,
@@ -153,6 +146,8 @@ def _read_tfds(args):
 def predict_tags(model, words, batch_size):
     """Per-word tag names; words past `sequence_length` get "O" and are
     counted as `truncated_words`."""
+    import tensorflow as tf
+
     preprocessor = model.preprocessor
     logits = model.predict(words, batch_size=batch_size, verbose=0)
     word_ids = preprocessor.word_ids(tf.ragged.constant(words))
@@ -172,11 +167,20 @@ def random_tagger_baseline(train_tags, eval_tags, seed=0):
     rng = random.Random(seed)
     pool = [tag for sentence in train_tags for tag in sentence]
     guesses = [[rng.choice(pool) for _ in sentence] for sentence in eval_tags]
-    return entity_metrics(eval_tags, guesses)
+    return tfzoo.metrics.entity_metrics(eval_tags, guesses)
 
 
 def main(argv=None):
     args = parse_config(build_parser(), argv)
+    import_tensorflow()
+    from tfzoo.export import export_saved_model
+    from tfzoo.preprocessing import BertTokenClassifierPreprocessor
+    from tfzoo.recipes.evaluation_report import write_evaluation
+    from tfzoo.recipes.evaluation_report import write_predictions
+    from tfzoo.recipes.initial_weights import backbone_and_tokenizer
+    from tfzoo.recipes.run_directory import RunDirectory
+    from tfzoo.recipes.training_run import prepare, train
+
     train_data, eval_data, label_names = read_data(args)
     print(f"data: {len(train_data['words'])} training and "
           f"{len(eval_data['words'])} evaluation sentences, tags "
@@ -204,7 +208,7 @@ def main(argv=None):
 
     predicted, truncated = predict_tags(model, eval_data["words"],
                                         args.batch_size)
-    results = entity_metrics(eval_data["tags"], predicted)
+    results = tfzoo.metrics.entity_metrics(eval_data["tags"], predicted)
     chance = random_tagger_baseline(train_data["tags"], eval_data["tags"],
                                     args.seed)
     results["chance_f1"] = chance["f1"]
@@ -229,7 +233,7 @@ def main(argv=None):
           f"{run.predictions_path})")
 
     export_dir = args.export_dir or run.path("export")
-    export_path = export_saved_model(model, export_dir)
+    export_path = export_saved_model(model, export_dir, verbose=True)
     query = ["--text", " ".join(eval_data["words"][0])]
     print(serving_footer(export_path, args.serving_name, query))
     return results

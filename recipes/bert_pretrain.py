@@ -24,25 +24,20 @@ import random
 import re
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
+# Light imports only: tfzoo's subpackages (and TensorFlow) load after the
+# flags are parsed, so --help and --print_config answer at once.
 import tfzoo  # noqa: E402
 from tfzoo.data import read_text_corpus  # noqa: E402
 from tfzoo.data.tfds_loaders import DatasetNotPreparedError  # noqa: E402
-from tfzoo.preprocessing import BertPretrainerPreprocessor  # noqa: E402
-from tfzoo.preprocessing import make_next_sentence_pairs  # noqa: E402
+from tfzoo.logs import import_tensorflow  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
-from tfzoo.recipes.initial_weights import backbone_and_tokenizer  # noqa: E402
-from tfzoo.recipes.initial_weights import save_backbone  # noqa: E402
-from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
-from tfzoo.recipes.training_run import prepare, train  # noqa: E402
 
 DEFAULTS = {
     "epochs": 10,
@@ -160,9 +155,8 @@ def pairs_dataset(documents, tokenizer, args, seed, name, copies=1):
     """Next-sentence pairs built `copies` times with seeds seed, seed+1..."""
     x, labels = {"first": [], "second": []}, []
     for copy in range(copies):
-        pairs = make_next_sentence_pairs(documents, tokenizer,
-                                         args.sequence_length,
-                                         seed=seed + copy)
+        pairs = tfzoo.preprocessing.make_next_sentence_pairs(
+            documents, tokenizer, args.sequence_length, seed=seed + copy)
         x["first"] += pairs["first"]
         x["second"] += pairs["second"]
         labels.append(pairs["next_sentence_labels"])
@@ -185,6 +179,14 @@ def most_frequent_token_rate(tokenizer, documents):
 
 def main(argv=None):
     args = parse_config(build_parser(), argv)
+    import_tensorflow()
+    from tfzoo.preprocessing import BertPretrainerPreprocessor
+    from tfzoo.recipes.evaluation_report import write_evaluation
+    from tfzoo.recipes.initial_weights import backbone_and_tokenizer
+    from tfzoo.recipes.initial_weights import save_backbone
+    from tfzoo.recipes.run_directory import RunDirectory
+    from tfzoo.recipes.training_run import prepare, train
+
     documents = read_documents(args)
     train_documents, eval_documents = split_documents(
         documents, args.eval_fraction, args.seed)

@@ -21,25 +21,18 @@ import os
 import random
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
+# Light imports only: tfzoo's subpackages (and TensorFlow) load after the
+# flags are parsed, so --help and --print_config answer at once.
 import tfzoo  # noqa: E402
 from tfzoo.data import ReadReport, load_tfds, read_squad  # noqa: E402
-from tfzoo.export import export_saved_model  # noqa: E402
-from tfzoo.metrics import squad_metrics  # noqa: E402
-from tfzoo.preprocessing import BertQuestionAnswererPreprocessor  # noqa: E402
+from tfzoo.logs import import_tensorflow  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_predictions  # noqa: E402
-from tfzoo.recipes.initial_weights import backbone_and_tokenizer  # noqa: E402
-from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
-from tfzoo.recipes.training_run import prepare, train  # noqa: E402
 
 DEFAULTS = {
     "epochs": 15,
@@ -156,12 +149,21 @@ def random_span_baseline(examples, seed=0):
         length = min(len(example["answers"][0]["text"].split()), len(words))
         start = rng.randrange(len(words) - length + 1)
         guesses.append(" ".join(words[start:start + length]))
-    return squad_metrics(guesses, [[a["text"] for a in e["answers"]]
-                                   for e in examples])
+    return tfzoo.metrics.squad_metrics(
+        guesses, [[a["text"] for a in e["answers"]] for e in examples])
 
 
 def main(argv=None):
     args = parse_config(build_parser(), argv)
+    import_tensorflow()
+    from tfzoo.export import export_saved_model
+    from tfzoo.preprocessing import BertQuestionAnswererPreprocessor
+    from tfzoo.recipes.evaluation_report import write_evaluation
+    from tfzoo.recipes.evaluation_report import write_predictions
+    from tfzoo.recipes.initial_weights import backbone_and_tokenizer
+    from tfzoo.recipes.run_directory import RunDirectory
+    from tfzoo.recipes.training_run import prepare, train
+
     train_data, eval_data, reports = read_data(args)
     print(f"data: {len(train_data)} training and {len(eval_data)} "
           f"evaluation questions")
@@ -193,7 +195,7 @@ def main(argv=None):
         batch_size=args.batch_size,
     )
     predictions = [str(text) for text in answers["answer_text"]]
-    results = squad_metrics(
+    results = tfzoo.metrics.squad_metrics(
         predictions, [[a["text"] for a in e["answers"]] for e in eval_data]
     )
     baseline = random_span_baseline(eval_data, args.seed)
@@ -220,7 +222,8 @@ def main(argv=None):
 
     export_dir = args.export_dir or run.path("export")
     export_path = export_saved_model(
-        model, export_dir, max_answer_length=args.max_answer_length
+        model, export_dir, max_answer_length=args.max_answer_length,
+        verbose=True,
     )
     # JSON lists: the signature takes a batch of questions and contexts.
     query = ["--input", "question=" + json.dumps([eval_data[0]["question"]]),

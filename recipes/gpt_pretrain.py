@@ -19,23 +19,19 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+# Light imports only: tfzoo's subpackages (and TensorFlow) load after the
+# flags are parsed, so --help and --print_config answer at once.
 import tfzoo  # noqa: E402
 from tfzoo.data import read_text_corpus, stdlib_docstrings_corpus  # noqa: E402
 from tfzoo.data.samples import sample_path  # noqa: E402
-from tfzoo.export import export_saved_model  # noqa: E402
-from tfzoo.preprocessing import packed_dataset  # noqa: E402
+from tfzoo.logs import import_tensorflow  # noqa: E402
+from tfzoo.presets import GPT_PRESETS  # noqa: E402
 from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_training_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
-from tfzoo.recipes.evaluation_report import write_evaluation  # noqa: E402
-from tfzoo.recipes.run_directory import RunDirectory  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
-from tfzoo.recipes.training_run import prepare, train  # noqa: E402
-from tfzoo.tokenizers import BytePairTokenizer  # noqa: E402
-from tfzoo.tokenizers import train_byte_pair_vocabulary  # noqa: E402
 
 SAMPLE_PROMPTS = ("The river", "Every summer the", "")
 # Settings a resumed run must share with the checkpoints' run.
@@ -59,7 +55,7 @@ def build_parser():
     parser = recipe_parser(__doc__)
     add = parser.add_argument
     add("--preset", default="gpt_tiny",
-        choices=sorted(tfzoo.models.GPTBackbone.presets),
+        choices=sorted(GPT_PRESETS),
         help="GPT size (default %(default)s)")
     add("--num_layers", type=int,
         help="override the preset's number of layers")
@@ -136,9 +132,10 @@ def load_tokenizer(args, run, train_texts):
         if args.vocabulary_dir:
             raise FileNotFoundError(f"{vocab} not found (--vocabulary_dir).")
         print(f"training a {args.vocabulary_size}-token BPE vocabulary")
-        train_byte_pair_vocabulary(train_texts, args.vocabulary_size,
-                                   output_dir=directory)
-    return BytePairTokenizer(vocabulary=vocab, merges=merges)
+        tfzoo.tokenizers.train_byte_pair_vocabulary(
+            train_texts, args.vocabulary_size, output_dir=directory)
+    return tfzoo.tokenizers.BytePairTokenizer(vocabulary=vocab,
+                                              merges=merges)
 
 
 def build_model(args, tokenizer):
@@ -164,6 +161,13 @@ def build_model(args, tokenizer):
 
 def main(argv=None):
     args = parse_config(build_parser(), argv)
+    import_tensorflow()
+    from tfzoo.export import export_saved_model
+    from tfzoo.preprocessing import packed_dataset
+    from tfzoo.recipes.evaluation_report import write_evaluation
+    from tfzoo.recipes.run_directory import RunDirectory
+    from tfzoo.recipes.training_run import prepare, train
+
     train_texts, eval_texts = read_documents(args)
     print(f"corpus: {len(train_texts)} training and {len(eval_texts)} "
           f"held-out documents")
@@ -214,7 +218,8 @@ def main(argv=None):
 
     export_dir = args.export_dir or run.path("export")
     export_path = export_saved_model(model, export_dir,
-                                     max_new_tokens=args.max_new_tokens)
+                                     max_new_tokens=args.max_new_tokens,
+                                     verbose=True)
     print(serving_footer(export_path, args.serving_name,
                          ["--input", "prompt=" + json.dumps([SAMPLE_PROMPTS[0]])]))
     return results

@@ -15,24 +15,11 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tfzoo  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from serving.client import GrpcPredictionClient  # noqa: E402
-from serving.client import RestPredictionClient  # noqa: E402
-from serving.local_server import LocalServer  # noqa: E402
-from tfzoo.export import export_saved_model  # noqa: E402
-from tfzoo.data import read_classification_file, sample_path  # noqa: E402
-from tfzoo.preprocessing import BertClassifierPreprocessor  # noqa: E402
-from tfzoo.tokenizers import (  # noqa: E402
-    WordPieceTokenizer,
-    train_word_piece_vocabulary,
-)
+# TensorFlow and tfzoo's models load after the flags are parsed, so --help
+# answers at once.
+from tfzoo.logs import import_tensorflow  # noqa: E402
 
 EXAMPLES = [
     "The staff were friendly and the room was spotless.",
@@ -63,6 +50,17 @@ def parse_args():
 
 def main():
     args = parse_args()
+    import_tensorflow()
+    import keras
+    import numpy as np
+
+    import tfzoo
+    from tfzoo.data import read_classification_file, sample_path
+    from tfzoo.export import export_saved_model
+    from tfzoo.preprocessing import BertClassifierPreprocessor
+    from tfzoo.tokenizers import WordPieceTokenizer
+    from tfzoo.tokenizers import train_word_piece_vocabulary
+
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.output_dir, exist_ok=True)
 
@@ -118,7 +116,7 @@ def main():
     model.save(model_path)
     print(f"\nsaved {model_path}")
     export_path = export_saved_model(
-        model, os.path.join(args.output_dir, "serving")
+        model, os.path.join(args.output_dir, "serving"), verbose=True
     )
     print(f"exported for TensorFlow Serving: {export_path} "
           f"(raw text in: signature 'serving_default', input 'text')")
@@ -128,6 +126,10 @@ def main():
 
 def serve_and_query(base_path, output_dir):
     """Starts the local server on the export and queries it with raw text."""
+    from serving.client import GrpcPredictionClient
+    from serving.client import RestPredictionClient
+    from serving.local_server import LocalServer
+
     base_path = os.path.abspath(base_path)
     flags = ["--model_name=reviews", f"--model_base_path={base_path}"]
     log_path = os.path.join(output_dir, "server.log")

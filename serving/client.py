@@ -44,7 +44,10 @@ Conventions:
 
 The code: `serving.prediction_client` (what both clients share),
 `serving.grpc_client`, `serving.rest_client`, `serving.client_values`
-(inputs, JSON tensors, `tf.Example`s) and `serving.client_cli`.
+(inputs, JSON tensors, `tf.Example`s) and `serving.client_cli`. Only the
+gRPC client imports TensorFlow (TF Serving's protos need it), and only
+when first used: REST calls, in code or on the command line, start in
+well under a second.
 
 Command line (prints one line per output, or JSON with `--json`):
 
@@ -52,31 +55,24 @@ Command line (prints one line per output, or JSON with `--json`):
     python -m serving.client --model classifier --protocol rest --status
 """
 
-if __name__ == "__main__":
-    # Run as a command: TensorFlow's C++ logs a few lines to fd 2 while it
-    # is imported (whatever TF_CPP_MIN_LOG_LEVEL says); keep them out of
-    # the output. A failing import still shows its traceback.
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _stderr_fd = os.dup(2)
-    try:
-        _null_fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(_null_fd, 2)
-        os.close(_null_fd)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(_stderr_fd, 2)
-        os.close(_stderr_fd)
-
 from serving.errors import ServingError
-from serving.grpc_client import GrpcPredictionClient
 from serving.prediction_client import DEFAULT_SIGNATURE
 from serving.prediction_client import PredictionClient
 from serving.rest_client import RestPredictionClient
 
 __all__ = ["DEFAULT_SIGNATURE", "GrpcPredictionClient", "PredictionClient",
            "RestPredictionClient", "ServingError"]
+
+
+def __getattr__(name):
+    # The gRPC client loads on first use: TF Serving's protos import
+    # TensorFlow, which REST calls do without.
+    if name == "GrpcPredictionClient":
+        from serving.grpc_client import GrpcPredictionClient
+
+        return GrpcPredictionClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if __name__ == "__main__":
     import sys

@@ -2,6 +2,8 @@
 
 Prints one line per output (or per example with `--classify`), or JSON
 with `--json`. Exits with 1 on a `ServingError`, 2 on bad arguments.
+`--protocol rest` runs without TensorFlow; gRPC imports it, quietly (see
+`tfzoo.logs`).
 """
 
 import argparse
@@ -12,7 +14,6 @@ import numpy as np
 
 from serving.client_values import bytes_to_json
 from serving.errors import ServingError
-from serving.grpc_client import GrpcPredictionClient
 from serving.prediction_client import DEFAULT_SIGNATURE
 from serving.rest_client import RestPredictionClient
 
@@ -100,6 +101,11 @@ def _make_client(args):
     options = dict(version=args.version, version_label=args.version_label,
                    timeout=args.timeout)
     if args.protocol == "grpc":
+        from tfzoo.logs import import_tensorflow
+
+        import_tensorflow()
+        from serving.grpc_client import GrpcPredictionClient
+
         return GrpcPredictionClient(args.model, args.host, args.port,
                                     **options)
     return RestPredictionClient(

@@ -5,8 +5,12 @@
   float32); `decode_utf8` turns replied `bytes` back into `str`.
 - `array_to_json` and `array_from_json` convert tensors to and from TF
   Serving's REST JSON, where binary strings are `{"b64": ...}`.
-- `make_example` builds a `tf.train.Example` from a dict of features and
-  `example_to_json` writes one as TF Serving's JSON.
+- `make_example` checks an example's features (a dict, or a
+  `tf.train.Example`) and gives them as plain lists; `example_to_json`
+  writes them as TF Serving's JSON (the gRPC client makes protos).
+- `dtype_name` names TensorFlow's `DataType`s as TensorFlow does.
+
+Nothing here imports TensorFlow, so REST calls run without it.
 
 >>> array_to_json(as_input_array(["ok", b"\\xff"]))
 ['ok', {'b64': '/w=='}]
@@ -15,8 +19,6 @@
 import base64
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import types_pb2
 
 
 def as_input_array(value, name="input"):
@@ -98,17 +100,17 @@ def array_to_json(array):
 def array_from_json(value, dtype=None):
     """A numpy array from TF Serving's JSON for a tensor.
 
-    `dtype` is the tensor's `DataType` enum (from the signature) or None
-    to infer it. Strings, and `{"b64": ...}`, become an object array of
-    `bytes`.
+    `dtype` is the tensor's dtype name from the signature (as
+    `dtype_name` gives: "float32", "string", ...) or None to infer it.
+    Strings, and `{"b64": ...}`, become an object array of `bytes`.
 
-    >>> array_from_json([[1.5, 2]], types_pb2.DT_FLOAT)
+    >>> array_from_json([[1.5, 2]], "float32")
     array([[1.5, 2. ]], dtype=float32)
     >>> array_from_json(["ok", {"b64": "/w=="}])
     array([b'ok', b'\\xff'], dtype=object)
     """
     first = _first_item(value)
-    if (dtype == types_pb2.DT_STRING or isinstance(first, str)
+    if (dtype == "string" or isinstance(first, str)
             or is_b64_object(first)):
         def to_bytes(item):
             if is_b64_object(item):
@@ -123,9 +125,37 @@ def array_from_json(value, dtype=None):
         array = np.empty(shape, dtype=object)
         array[...] = converted
         return array
-    if dtype is None or dtype == types_pb2.DT_INVALID:
-        return np.asarray(value)
-    return np.asarray(value, dtype=tf.as_dtype(dtype).as_numpy_dtype)
+    return np.asarray(value, dtype=_numpy_dtype(dtype))
+
+
+def dtype_name(data_type):
+    """TensorFlow's name of a `DataType` enum name, e.g. "DT_FLOAT" ->
+    "float32", "DT_STRING" -> "string" ("DT_INVALID" stays).
+
+    >>> dtype_name("DT_HALF"), dtype_name("DT_INT64")
+    ('float16', 'int64')
+    """
+    if data_type in _RENAMED_DTYPES:
+        return _RENAMED_DTYPES[data_type]
+    if data_type == "DT_INVALID" or not data_type.startswith("DT_"):
+        return data_type
+    return data_type[3:].lower()
+
+
+_RENAMED_DTYPES = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64",
+                   "DT_HALF": "float16"}
+
+
+def _numpy_dtype(name):
+    """The numpy dtype of a TensorFlow dtype name; None when unknown."""
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    try:
+        return np.dtype(name) if name else None
+    except TypeError:
+        return None
 
 
 def bytes_to_json(data):
@@ -175,28 +205,31 @@ def _map_nested(function, value):
 
 
 def make_example(features):
-    """A `tf.train.Example` from {feature name: value or list of values}.
+    """An example's features, checked: {name: list of values}.
 
-    str and bytes go to a bytes_list, ints and bools to an int64_list,
-    floats (or ints mixed with floats) to a float_list.
+    `features` maps names to a value or a list of them (a
+    `tf.train.Example` is read as such). The values become all `bytes`
+    (from str and bytes: a bytes_list), all ints (ints and bools: an
+    int64_list) or all floats (floats, or ints mixed with floats: a
+    float_list).
 
-    >>> example = make_example({"text": "hi", "ids": [1, 2], "w": 0.5})
-    >>> example.features.feature["ids"].int64_list.value
-    [1, 2]
+    >>> make_example({"text": "hi", "ids": [1, 2], "w": 0.5})
+    {'text': [b'hi'], 'ids': [1, 2], 'w': [0.5]}
     """
-    if isinstance(features, tf.train.Example):
-        return features
+    if _is_example_proto(features):
+        return {name: list(getattr(feature, feature.WhichOneof("kind")).value)
+                if feature.WhichOneof("kind") else []
+                for name, feature in features.features.feature.items()}
     if not isinstance(features, dict):
         raise TypeError(f"An example must be a dict of feature name -> "
                         f"values, got {type(features).__name__}.")
-    example = tf.train.Example()
-    for name, value in features.items():
-        example.features.feature[name].CopyFrom(_feature(name, value))
-    return example
+    return {name: _feature_values(name, value)
+            for name, value in features.items()}
 
 
 def make_examples(examples, context):
-    """(list of `tf.train.Example`s, context Example or None), checked."""
+    """(list of examples, context example or None), as `make_example`
+    gives them, checked."""
     if not isinstance(examples, (list, tuple)):
         raise TypeError("examples must be a list of dicts (or of "
                         "tf.train.Example).")
@@ -206,7 +239,12 @@ def make_examples(examples, context):
     return examples, None if context is None else make_example(context)
 
 
-def _feature(name, value):
+def _is_example_proto(value):
+    descriptor = getattr(value, "DESCRIPTOR", None)
+    return getattr(descriptor, "full_name", None) == "tensorflow.Example"
+
+
+def _feature_values(name, value):
     if isinstance(value, np.ndarray):
         values = value.reshape(-1).tolist()
     elif isinstance(value, (list, tuple)):
@@ -215,22 +253,14 @@ def _feature(name, value):
         values = [value]
     values = [item.item() if isinstance(item, np.generic) else item
               for item in values]
-    if not values:
-        return tf.train.Feature()
     if all(isinstance(item, (str, bytes)) for item in values):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[
-            item.encode("utf-8") if isinstance(item, str) else item
-            for item in values
-        ]))
+        return [item.encode("utf-8") if isinstance(item, str) else item
+                for item in values]
     if all(isinstance(item, int) for item in values):
-        return tf.train.Feature(
-            int64_list=tf.train.Int64List(value=[int(item) for item in values])
-        )
+        return [int(item) for item in values]
     if all(isinstance(item, (int, float)) and not isinstance(item, bool)
            for item in values):
-        return tf.train.Feature(
-            float_list=tf.train.FloatList(value=[float(i) for i in values])
-        )
+        return [float(item) for item in values]
     raise TypeError(
         f"Feature {name!r} must hold strings, ints or floats (not mixed), got "
         f"{sorted({type(item).__name__ for item in values})}."
@@ -238,17 +268,8 @@ def _feature(name, value):
 
 
 def example_to_json(example):
-    """TF Serving's JSON for a `tf.train.Example`: {name: [values]}."""
-    features = {}
-    for name, feature in example.features.feature.items():
-        kind = feature.WhichOneof("kind")
-        if kind == "bytes_list":
-            values = [bytes_to_json(item) for item in feature.bytes_list.value]
-        elif kind == "float_list":
-            values = [float(item) for item in feature.float_list.value]
-        elif kind == "int64_list":
-            values = [int(item) for item in feature.int64_list.value]
-        else:
-            values = []
-        features[name] = values
-    return features
+    """TF Serving's JSON for an example from `make_example`:
+    {name: [values]}, binary strings as `{"b64": ...}`."""
+    return {name: [bytes_to_json(item) if isinstance(item, bytes) else item
+                   for item in values]
+            for name, values in example.items()}

@@ -3,16 +3,15 @@
 Argument checks, model selection (version or label), retries with
 exponential backoff, and turning replies into plain Python values. A
 subclass sends the requests: `_predict`, `_classify`, `_regress`,
-`_metadata` and `_status`, each raising `ServingError` on failure.
+`_metadata` and `_status`, each raising `ServingError` on failure and
+returning plain values (`_metadata` and `_status` as
+`get_model_metadata` and `get_model_status` do). No TensorFlow here: the
+REST client runs without it.
 """
 
 import time
 
 import grpc
-import tensorflow as tf
-from tensorflow.core.framework import types_pb2
-from tensorflow_serving.apis import get_model_status_pb2
-from tensorflow_serving.apis import model_pb2
 
 from serving.client_values import as_input_array
 from serving.client_values import decode_utf8
@@ -130,20 +129,9 @@ class PredictionClient:
               "inputs": {name: {"dtype": "float32", "shape": [-1, 2]}},
               "outputs": {...}}}}`; a shape of unknown rank is None.
         """
-        spec, signature_defs = self._with_retries(
+        return self._with_retries(
             lambda: self._metadata(self._deadline(timeout))
         )
-        return {
-            "model_spec": {
-                "name": spec.name,
-                "version": spec.version.value if spec.HasField("version")
-                else None,
-            },
-            "signature_def": {
-                name: _describe_signature(signature_defs[name])
-                for name in sorted(signature_defs)
-            },
-        }
 
     def get_model_status(self, timeout=None):
         """The state of each version the server knows, lowest first:
@@ -151,20 +139,10 @@ class PredictionClient:
         `[{"version": 1, "state": "AVAILABLE", "error_code": "OK",
            "error_message": ""}]`.
         """
-        response = self._with_retries(
+        versions = self._with_retries(
             lambda: self._status(self._deadline(timeout))
         )
-        states = get_model_status_pb2.ModelVersionStatus.State
-        return [
-            {
-                "version": int(status.version),
-                "state": states.Name(status.state),
-                "error_code": _code_name(status.status.error_code),
-                "error_message": status.status.error_message,
-            }
-            for status in sorted(response.model_version_status,
-                                 key=lambda status: status.version)
-        ]
+        return sorted(versions, key=lambda status: status["version"])
 
     def close(self):
         """Releases the connection."""
@@ -202,37 +180,8 @@ class PredictionClient:
             return decode_utf8(array)
         return array
 
-    def _model_spec(self, signature_name=""):
-        spec = model_pb2.ModelSpec(name=self.model_name,
-                                   signature_name=signature_name)
-        if self.version is not None:
-            spec.version.value = self.version
-        if self.version_label is not None:
-            spec.version_label = self.version_label
-        return spec
 
-
-def _describe_signature(signature):
-    return {
-        "method_name": signature.method_name,
-        "inputs": {name: _describe_tensor(signature.inputs[name])
-                   for name in sorted(signature.inputs)},
-        "outputs": {name: _describe_tensor(signature.outputs[name])
-                    for name in sorted(signature.outputs)},
-    }
-
-
-def _describe_tensor(info):
-    try:
-        dtype = tf.as_dtype(info.dtype).name
-    except TypeError:
-        dtype = types_pb2.DataType.Name(info.dtype)
-    shape = None
-    if info.HasField("tensor_shape") and not info.tensor_shape.unknown_rank:
-        shape = [dim.size for dim in info.tensor_shape.dim]
-    return {"dtype": dtype, "shape": shape}
-
-
-def _code_name(number):
-    """The name of a `tensorflow.error.Code` number, e.g. "NOT_FOUND"."""
-    return _CODE_NAMES.get(number, str(number))
+def code_name(code):
+    """The name of a `tensorflow.error.Code` (a number, or already a
+    name), e.g. "NOT_FOUND"."""
+    return code if isinstance(code, str) else _CODE_NAMES.get(code, str(code))

@@ -2,6 +2,8 @@
 
 Requests and replies are TF Serving's JSON (`serving.client_values`);
 HTTP errors become `ServingError`s with the code `error_from_http` reads.
+It reads the JSON itself, without TF Serving's protos, which import
+TensorFlow: REST calls need no TensorFlow.
 """
 
 import json
@@ -10,13 +12,10 @@ import urllib.parse
 import grpc
 import numpy as np
 import requests
-from google.protobuf import json_format
-from tensorflow_serving.apis import get_model_metadata_pb2
-from tensorflow_serving.apis import get_model_status_pb2
-from tensorflow_serving.apis import model_pb2
 
 from serving.client_values import array_from_json
 from serving.client_values import array_to_json
+from serving.client_values import dtype_name
 from serving.client_values import example_to_json
 from serving.client_values import float32_score
 from serving.client_values import is_b64_object
@@ -24,6 +23,11 @@ from serving.client_values import json_string_to_text
 from serving.errors import ServingError
 from serving.prediction_client import DEFAULT_SIGNATURE
 from serving.prediction_client import PredictionClient
+from serving.prediction_client import code_name
+
+# `ModelVersionStatus.State` numbers, should a reply use them.
+_STATES = {0: "UNKNOWN", 10: "START", 20: "LOADING", 30: "AVAILABLE",
+           40: "UNLOADING", 50: "END"}
 
 
 class RestPredictionClient(PredictionClient):
@@ -118,8 +122,8 @@ class RestPredictionClient(PredictionClient):
             outputs = {alias: outputs[alias] for alias in output_filter}
         dtypes = {}
         if signature is not None:
-            dtypes = {alias: info.dtype
-                      for alias, info in signature.outputs.items()}
+            dtypes = {alias: info["dtype"]
+                      for alias, info in signature["outputs"].items()}
         return {name: array_from_json(value, dtypes.get(name))
                 for name, value in outputs.items()}
 
@@ -141,30 +145,45 @@ class RestPredictionClient(PredictionClient):
         return np.array(_results(reply), np.float32).reshape([-1])
 
     def _metadata(self, timeout):
+        # Protobuf's JSON: int64s may be strings, defaults are left out.
         reply = self._request("GET", self._model_url("/metadata"), None,
                               timeout)
-        spec = json_format.ParseDict(reply.get("model_spec", {}),
-                                     model_pb2.ModelSpec(),
-                                     ignore_unknown_fields=True)
-        signature_defs = json_format.ParseDict(
-            reply.get("metadata", {}).get("signature_def", {}),
-            get_model_metadata_pb2.SignatureDefMap(),
-            ignore_unknown_fields=True,
-        )
-        return spec, dict(signature_defs.signature_def)
+        spec = reply.get("model_spec", {})
+        signature_defs = reply.get("metadata", {}).get(
+            "signature_def", {}).get("signature_def", {})
+        return {
+            "model_spec": {
+                "name": spec.get("name", ""),
+                "version": int(spec["version"]) if "version" in spec
+                else None,
+            },
+            "signature_def": {
+                name: _describe_signature(signature_defs[name])
+                for name in sorted(signature_defs)
+            },
+        }
 
     def _status(self, timeout):
         reply = self._request("GET", self._model_url(), None, timeout)
-        return json_format.ParseDict(
-            reply, get_model_status_pb2.GetModelStatusResponse(),
-            ignore_unknown_fields=True,
-        )
+        versions = []
+        for status in reply.get("model_version_status", []):
+            state = status.get("state", "UNKNOWN")
+            error = status.get("status", {})
+            versions.append({
+                "version": int(status.get("version", 0)),
+                "state": _STATES.get(state, state),
+                "error_code": code_name(error.get("error_code", 0)),
+                "error_message": error.get("error_message", ""),
+            })
+        return versions
 
     def _signature_def(self, signature_name):
-        """The SignatureDef, from metadata fetched once; None if unknown."""
+        """The signature (as `get_model_metadata` describes it), from
+        metadata fetched once; None if unknown."""
         if self._signature_defs is None:
             try:
-                _, self._signature_defs = self._metadata(self.timeout)
+                self._signature_defs = self._metadata(
+                    self.timeout)["signature_def"]
             except ServingError:
                 return None
         return self._signature_defs.get(signature_name or DEFAULT_SIGNATURE)
@@ -217,9 +236,29 @@ def _label_and_score(item):
 def _named_outputs(outputs, signature):
     """{name: JSON value} from a columnar reply, which drops the name of
     a lone output."""
-    names = sorted(signature.outputs) if signature is not None else None
+    names = sorted(signature["outputs"]) if signature is not None else None
     if names is not None and len(names) == 1:
         return {names[0]: outputs}
     if isinstance(outputs, dict) and not is_b64_object(outputs):
         return outputs
     return {(names or ["outputs"])[0]: outputs}
+
+
+def _describe_signature(signature):
+    return {
+        "method_name": signature.get("method_name", ""),
+        "inputs": {name: _describe_tensor(info) for name, info
+                   in sorted(signature.get("inputs", {}).items())},
+        "outputs": {name: _describe_tensor(info) for name, info
+                    in sorted(signature.get("outputs", {}).items())},
+    }
+
+
+def _describe_tensor(info):
+    shape = info.get("tensor_shape")
+    if shape is not None and not shape.get("unknown_rank", False):
+        shape = [int(dim.get("size", 0)) for dim in shape.get("dim", [])]
+    else:
+        shape = None
+    return {"dtype": dtype_name(info.get("dtype", "DT_INVALID")),
+            "shape": shape}

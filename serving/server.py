@@ -30,17 +30,23 @@ import sys
 import threading
 from concurrent import futures
 
-import grpc
-from google.protobuf import text_format
-from tensorflow_serving.config import model_server_config_pb2
+if __name__ == "__main__":
+    # A command: TensorFlow first, its logs quiet by default (tfzoo.logs).
+    from tfzoo.logs import import_tensorflow
 
-from serving.batching import BatchingParameters
-from serving.errors import ServingError
-from serving.grpc_services import add_services
-from serving.model_manager import ModelManager
-from serving.rest_api import RestApi
-from serving.rest_api import make_http_server
-from serving.servable import Servable
+    import_tensorflow()
+
+import grpc  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+from tensorflow_serving.config import model_server_config_pb2  # noqa: E402
+
+from serving.batching import BatchingParameters  # noqa: E402
+from serving.errors import ServingError  # noqa: E402
+from serving.grpc_services import add_services  # noqa: E402
+from serving.model_manager import ModelManager  # noqa: E402
+from serving.rest_api import RestApi  # noqa: E402
+from serving.rest_api import make_http_server  # noqa: E402
+from serving.servable import Servable  # noqa: E402
 
 log = logging.getLogger("serving")
 

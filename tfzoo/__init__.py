@@ -4,23 +4,35 @@
 >>> backbone = tfzoo.models.BertBackbone.from_preset("bert_tiny")
 >>> backbone.num_layers
 2
+
+`import tfzoo` loads no TensorFlow, so the modules that need none
+(`tfzoo.presets`, `tfzoo.logs`, `tfzoo.recipes.config`) answer at once: a
+recipe's `--help` does not wait for TensorFlow. The first use of a
+subpackage through `tfzoo.` (`tfzoo.models`, `tfzoo.from_pretrained`...)
+loads them all, which registers every tfzoo class with Keras: do that
+(or import the subpackages you use) before `keras.saving.load_model`
+reads a tfzoo model.
 """
 
-from tfzoo._backend import require_tensorflow_backend
-
-require_tensorflow_backend()
-
-from tfzoo import convert  # noqa: E402
-from tfzoo import data  # noqa: E402
-from tfzoo import export  # noqa: E402
-from tfzoo import generation  # noqa: E402
-from tfzoo import layers  # noqa: E402
-from tfzoo import metrics  # noqa: E402
-from tfzoo import models  # noqa: E402
-from tfzoo import preprocessing  # noqa: E402
-from tfzoo import tokenizers  # noqa: E402
-from tfzoo import training  # noqa: E402
-
-from tfzoo.convert import from_pretrained  # noqa: E402
+import importlib
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = (
+    "convert", "data", "export", "generation", "layers", "metrics",
+    "models", "preprocessing", "tokenizers", "training",
+)
+
+
+def __getattr__(name):
+    """Imports every subpackage on first use of one (PEP 562)."""
+    if name not in _SUBPACKAGES and name != "from_pretrained":
+        raise AttributeError(f"module 'tfzoo' has no attribute {name!r}")
+    for subpackage in _SUBPACKAGES:
+        importlib.import_module(f"tfzoo.{subpackage}")
+    globals()["from_pretrained"] = globals()["convert"].from_pretrained
+    return globals()[name]
+
+
+def __dir__():
+    return sorted({*globals(), *_SUBPACKAGES, "from_pretrained"})

@@ -1,4 +1,7 @@
-"""Checks that Keras runs on TensorFlow before anything in tfzoo uses it."""
+"""Checks that Keras runs on TensorFlow before anything in tfzoo uses it.
+
+Every subpackage that uses Keras imports this module first.
+"""
 
 import keras
 
@@ -17,3 +20,6 @@ def require_tensorflow_backend(backend=None):
             f"first `import keras`), or set \"backend\": \"tensorflow\" in "
             f"~/.keras/keras.json."
         )
+
+
+require_tensorflow_backend()

@@ -40,15 +40,13 @@ which of the above to do; without network it fails within seconds rather
 than after TFDS's minutes of retries. TFDS 4.9.x needs the
 `importlib_resources` package to prepare data but does not install it on
 Python >= 3.9 (tensorflow/datasets issue #11212): `pip install
-importlib_resources` if the error says so. TFDS is imported on first use,
-so importing this module stays cheap.
+importlib_resources` if the error says so. TFDS and TensorFlow are
+imported on first use, so importing this module stays cheap.
 """
 
 import socket
 import urllib.parse
 import urllib.request
-
-import tensorflow as tf
 
 SUPPORTED_TFDS_DATASETS = (
     "glue/sst2",
@@ -280,6 +278,8 @@ def _any_host_reachable(hosts, timeout=5.0):
 
 
 def _example_mapper(key, builder):
+    import tensorflow as tf
+
     if key == "glue/sst2":
         return lambda example: {
             "text": example["sentence"],

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import time
 import uuid
 
 import tensorflow as tf
@@ -49,7 +50,7 @@ def next_version(base_path):
 
 def export_saved_model(model, base_path, version=None, text_pair=False,
                        max_answer_length=None, max_new_tokens=None,
-                       xla_generate=False):
+                       xla_generate=False, verbose=False):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
     For every BERT task model with its preprocessor. Each gets
@@ -78,6 +79,8 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
             answer it INTERNAL "XLA compilation disabled"). It gets no
             warmup records, since TF Serving fails a version's load when
             a warmup request fails.
+        verbose: print what is exported, roughly how long that takes, and
+            then how long it took.
 
     The version is written to a temporary directory, given warmup
     requests (`assets.extra/tf_serving_warmup_requests`: each signature
@@ -85,6 +88,11 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
     Serving lacks, then renamed into place, so a server never sees half a
     version. Returns the version path.
     """
+    start = time.perf_counter()
+    if verbose:
+        print(f"exporting the {type(model).__name__} for TF Serving to "
+              f"{base_path} (tracing its signatures, saving, checking; "
+              f"usually 10-30 s on 2 CPU cores)...", flush=True)
     signatures, method_names, warmup_logs = _task_exports(
         model, text_pair, max_answer_length, max_new_tokens, xla_generate
     )
@@ -113,6 +121,10 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
     finally:
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
+    if verbose:
+        print(f"exported version {version} in "
+              f"{time.perf_counter() - start:.1f} s (signatures "
+              f"{', '.join(sorted(signatures))})", flush=True)
     return final_path
 
 

@@ -1,5 +1,6 @@
 """Transformer building blocks, one concept a file."""
 
+from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.layers.causal_decoder_block import CausalDecoderBlock
 from tfzoo.layers.causal_self_attention import CausalSelfAttention
 from tfzoo.layers.dropout import Dropout

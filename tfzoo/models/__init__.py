@@ -1,5 +1,6 @@
 """Backbones and task models."""
 
+from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.models.backbone import Backbone
 from tfzoo.models.bert import (
     BertBackbone,

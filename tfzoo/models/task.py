@@ -12,6 +12,7 @@ import tensorflow as tf
 from tfzoo.models import input_checks
 from tfzoo.preprocessing.length_buckets import trim_to_length_bucket
 from tfzoo.training.adamw import AdamW
+from tfzoo.training.compile_notice import CompileNotice
 from tfzoo.training.nan_guard import NaNGuard
 from tfzoo.training.schedules import WarmupDecay
 from tfzoo.training.strategies import check_global_batch_size
@@ -334,6 +335,9 @@ class Task(keras.Model):
         length bucket (16, 32, 64, ... the sequence length) that holds its
         tokens: short batches cost less, and the XLA step compiles once per
         bucket rather than once per batch shape.
+
+        When verbose (Keras' default), the first fit after `compile` says
+        that the first step compiles the XLA step, and how long it took.
         """
         sample_weight = kwargs.pop("sample_weight", None)
         check_global_batch_size(
@@ -361,6 +365,8 @@ class Task(keras.Model):
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if not any(isinstance(c, NaNGuard) for c in callbacks):
             callbacks.append(NaNGuard())
+        if kwargs.get("verbose", "auto") != 0 and self._compiles_xla_step():
+            callbacks.append(CompileNotice())
         return super().fit(
             x,
             y,
@@ -372,6 +378,11 @@ class Task(keras.Model):
             callbacks=callbacks,
             **kwargs,
         )
+
+    def _compiles_xla_step(self):
+        """Whether the next fit compiles an XLA training step."""
+        xla = self.jit_compile or getattr(self, "_xla_per_replica", False)
+        return bool(xla) and self.train_function is None
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         # `fit` evaluates its validation data, already preprocessed there.

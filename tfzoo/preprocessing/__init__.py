@@ -1,5 +1,6 @@
 """Packers, maskers and per-task preprocessors: raw text to model inputs."""
 
+from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.preprocessing.bert_classifier_preprocessor import (
     BertClassifierPreprocessor,
 )

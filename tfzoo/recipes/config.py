@@ -7,11 +7,17 @@ the command line, else from the YAML file, else from the flag's default.
 YAML values are converted and checked by the flag's own `type` and
 `choices`; an unknown key or a bad value is an error naming the file and
 line.
+
+This module imports no TensorFlow: recipes build their parser from it
+and import TensorFlow only after parsing, so `--help` and
+`--print_config` answer at once.
 """
 
 import argparse
 
 import yaml
+
+from tfzoo.presets import BERT_PRESETS
 
 
 class ConfigError(ValueError):
@@ -70,8 +76,8 @@ def add_common_flags(parser, defaults):
     model, vocabulary and TFDS ones; `defaults` overrides theirs."""
     add = _flag_adder(parser, defaults)
     add("preset", "BERT size to build when --init_checkpoint is not given: "
-        "bert_tiny, bert_mini, bert_small, bert_medium, bert_base, "
-        "bert_large (default %(default)s)", default="bert_tiny")
+        f"{', '.join(BERT_PRESETS)} (default %(default)s)",
+        default="bert_tiny")
     add("init_checkpoint", "start from these weights instead of a random "
         "init: a directory written by recipes/bert_pretrain.py (backbone."
         "keras + vocab.txt), or a Hugging Face BERT or DistilBERT directory "

@@ -1,5 +1,6 @@
 """In-graph tokenizers (TensorFlow and tf-text ops only)."""
 
+from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.tokenizers.bert_basic_tokenizer import bert_basic_tokenize
 from tfzoo.tokenizers.byte_pair_tokenizer import BytePairTokenizer
 from tfzoo.tokenizers.byte_pair_vocabulary import train_byte_pair_vocabulary

@@ -1,5 +1,6 @@
 """Optimizers, schedules, distribution strategies and checkpoints."""
 
+from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.training.adamw import AdamW
 from tfzoo.training.checkpoints import (
     StepCheckpoint,

@@ -11,7 +11,7 @@ from tfzoo.layers.transformer_encoder_block import (
     check_heads_divide_hidden,
 )
 from tfzoo.models.backbone import Backbone
-from tfzoo.models.bert.bert_presets import BERT_PRESETS
+from tfzoo.presets import BERT_PRESETS
 
 
 def bert_initializer():

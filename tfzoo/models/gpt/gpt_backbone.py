@@ -10,7 +10,7 @@ from tfzoo.layers.causal_decoder_block import (
 from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.models.backbone import Backbone
-from tfzoo.models.gpt.gpt_presets import GPT_PRESETS
+from tfzoo.presets import GPT_PRESETS
 
 POSITION_EMBEDDINGS = ("learned", "rotary")
 
