@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 # Light imports only: tfzoo's subpackages (and TensorFlow) load after the
 # flags are parsed, so --help and --print_config answer at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 import tfzoo  # noqa: E402
 from tfzoo.data import label_vocabulary, load_tfds  # noqa: E402
 from tfzoo.data import read_classification_file, tfds_label_names  # noqa: E402
@@ -36,6 +37,7 @@ from tfzoo.recipes.data_files import check_labels  # noqa: E402
 from tfzoo.recipes.data_files import parse_label_names  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 TFDS_NAMES = ("glue/sst2", "glue/mrpc", "imdb_reviews")
 DEFAULTS = {

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 
 # Light imports only: tfzoo's subpackages (and TensorFlow) load after the
 # flags are parsed, so --help and --print_config answer at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 import tfzoo  # noqa: E402
 from tfzoo.data import load_tfds, read_conll, tfds_label_names  # noqa: E402
 from tfzoo.logs import import_tensorflow  # noqa: E402
@@ -36,6 +37,7 @@ from tfzoo.recipes.data_files import check_labels  # noqa: E402
 from tfzoo.recipes.data_files import parse_label_names  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 DEFAULTS = {
     "epochs": 5,

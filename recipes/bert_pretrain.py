@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 # Light imports only: tfzoo's subpackages (and TensorFlow) load after the
 # flags are parsed, so --help and --print_config answer at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 import tfzoo  # noqa: E402
 from tfzoo.data import read_text_corpus  # noqa: E402
 from tfzoo.data.tfds_loaders import DatasetNotPreparedError  # noqa: E402
@@ -38,6 +39,7 @@ from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 DEFAULTS = {
     "epochs": 10,

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Light imports only: tfzoo's subpackages (and TensorFlow) load after the
 # flags are parsed, so --help and --print_config answer at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 import tfzoo  # noqa: E402
 from tfzoo.data import ReadReport, load_tfds, read_squad  # noqa: E402
 from tfzoo.logs import import_tensorflow  # noqa: E402
@@ -33,6 +34,7 @@ from tfzoo.recipes.config import add_common_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.data_files import resolve_data_path  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 DEFAULTS = {
     "epochs": 15,

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Light imports only: tfzoo's subpackages (and TensorFlow) load after the
 # flags are parsed, so --help and --print_config answer at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 import tfzoo  # noqa: E402
 from tfzoo.data import read_text_corpus, stdlib_docstrings_corpus  # noqa: E402
 from tfzoo.data.samples import sample_path  # noqa: E402
@@ -32,6 +33,7 @@ from tfzoo.recipes.command_line import run_command  # noqa: E402
 from tfzoo.recipes.config import add_training_flags, parse_config  # noqa: E402
 from tfzoo.recipes.config import recipe_parser  # noqa: E402
 from tfzoo.recipes.serving_commands import serving_footer  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 SAMPLE_PROMPTS = ("The river", "Every summer the", "")
 # Settings a resumed run must share with the checkpoints' run.

@@ -19,7 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # TensorFlow and tfzoo's models load after the flags are parsed, so --help
 # answers at once.
+os.environ["TFZOO_LAZY_IMPORT"] = "1"
 from tfzoo.logs import import_tensorflow  # noqa: E402
+os.environ.pop("TFZOO_LAZY_IMPORT")  # not for child processes
 
 EXAMPLES = [
     "The staff were friendly and the room was spotless.",

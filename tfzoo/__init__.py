@@ -5,16 +5,19 @@
 >>> backbone.num_layers
 2
 
-`import tfzoo` loads no TensorFlow, so the modules that need none
-(`tfzoo.presets`, `tfzoo.logs`, `tfzoo.recipes.config`) answer at once: a
-recipe's `--help` does not wait for TensorFlow. The first use of a
-subpackage through `tfzoo.` (`tfzoo.models`, `tfzoo.from_pretrained`...)
-loads them all, which registers every tfzoo class with Keras: do that
-(or import the subpackages you use) before `keras.saving.load_model`
-reads a tfzoo model.
+`import tfzoo` imports every subpackage, which registers every tfzoo class
+with Keras, so `keras.saving.load_model` reads tfzoo models right after it.
+It imports TensorFlow without its load-time log lines (see `tfzoo.logs`).
+
+Command-line entry points that must answer `--help` before TensorFlow
+loads (the recipes) set `TFZOO_LAZY_IMPORT=1` first: then `import tfzoo`
+loads nothing heavy, the modules that need no TensorFlow (`tfzoo.presets`,
+`tfzoo.logs`, `tfzoo.recipes.config`) import at once, and the first use
+of a subpackage through `tfzoo.` loads them all.
 """
 
 import importlib
+import os
 
 __version__ = "0.1.0"
 
@@ -24,15 +27,27 @@ _SUBPACKAGES = (
 )
 
 
-def __getattr__(name):
-    """Imports every subpackage on first use of one (PEP 562)."""
-    if name not in _SUBPACKAGES and name != "from_pretrained":
-        raise AttributeError(f"module 'tfzoo' has no attribute {name!r}")
+def _import_all():
+    from tfzoo.logs import import_tensorflow
+
+    import_tensorflow()  # quietly, unless TF_CPP_MIN_LOG_LEVEL says not
     for subpackage in _SUBPACKAGES:
         importlib.import_module(f"tfzoo.{subpackage}")
     globals()["from_pretrained"] = globals()["convert"].from_pretrained
+
+
+def __getattr__(name):
+    """With TFZOO_LAZY_IMPORT=1: imports every subpackage on first use of
+    one (PEP 562)."""
+    if name not in _SUBPACKAGES and name != "from_pretrained":
+        raise AttributeError(f"module 'tfzoo' has no attribute {name!r}")
+    _import_all()
     return globals()[name]
 
 
 def __dir__():
     return sorted({*globals(), *_SUBPACKAGES, "from_pretrained"})
+
+
+if os.environ.get("TFZOO_LAZY_IMPORT") != "1":
+    _import_all()

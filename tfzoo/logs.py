@@ -1,5 +1,5 @@
-"""Quiet logs for tfzoo's commands: the recipes, `serving.server` and
-`serving.client`.
+"""Quiet logs for tfzoo and its commands: the recipes, `serving.server`
+and `serving.client`.
 
 TensorFlow's C++ code logs to stderr, filtered by the environment variable
 `TF_CPP_MIN_LOG_LEVEL`: 0 shows everything, 1 hides INFO, 2 also WARNING,
@@ -7,7 +7,8 @@ TensorFlow's C++ code logs to stderr, filtered by the environment variable
 read the variable (oneDNN, the CUDA stub, absl's notice), and TensorFlow
 loads two copies of them, so those lines come twice whatever it says.
 
-Commands call `import_tensorflow()` before anything imports TensorFlow:
+`import tfzoo`, and commands before anything imports TensorFlow, call
+`import_tensorflow()`:
 it sets `TF_CPP_MIN_LOG_LEVEL=3` unless the environment sets it, and
 imports TensorFlow leaving out the load-time lines below that level.
 Errors still reach the user as Python exceptions. To see every line:

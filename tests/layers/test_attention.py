@@ -488,3 +488,14 @@ def test_rotary_odd_head_dim_is_an_error():
     layer = Attention(2, 5, rotary=True)
     with pytest.raises(ValueError, match="even head_dim, got 5"):
         layer(tf.zeros((1, 3, 10)))
+
+
+def test_a_written_cache_without_causal_masking_sees_only_written_slots():
+    """Non-causal attention over a written cache attends to the positions
+    written so far, not to the zero slots after them."""
+    layer = Attention(2, 4)
+    x = tf.random.stateless_normal((1, 3, 8), seed=(1, 2))
+    full = layer(x)
+    cache = (tf.zeros((1, 2, 6, 4)), tf.zeros((1, 2, 6, 4)))
+    cached, _ = layer(x, cache=cache, cache_index=0)
+    np.testing.assert_allclose(cached.numpy(), full.numpy(), atol=1e-5)

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tests.export.servables import serve
 from tfzoo.export import check_servable, export_saved_model
-from tfzoo.models.gpt.prompts import PromptBatch
+from tfzoo.generation.prompts import PromptBatch
 from tfzoo.tokenizers import SentencePieceTokenizer, train_sentence_piece_model
 
 

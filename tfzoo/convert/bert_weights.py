@@ -9,12 +9,12 @@ kernel in tfzoo's attention.
 
 from tfzoo.convert.weight_groups import ModelWeights, WeightGroup
 from tfzoo.convert.weight_specs import (
-    attention_output_kernel,
     copy,
     dense,
     fused_qkv_bias,
     fused_qkv_kernel,
     layer_norm,
+    linear_kernel,
 )
 
 MODEL_TYPE = "bert"
@@ -57,12 +57,16 @@ def embedding_specs(backbone, prefix):
 
 def attention_specs(attention, q, k, v, output):
     """Fused attention weights from `{q,k,v,output}.weight/.bias` names."""
+    width = attention.num_heads * attention.head_dim
+    widths = (width, width, width)
     return [
         fused_qkv_kernel(
-            attention.qkv_kernel, [f"{n}.weight" for n in (q, k, v)]
+            attention.qkv_kernel, [f"{n}.weight" for n in (q, k, v)], widths
         ),
-        fused_qkv_bias(attention.qkv_bias, [f"{n}.bias" for n in (q, k, v)]),
-        attention_output_kernel(attention.output_kernel, f"{output}.weight"),
+        fused_qkv_bias(
+            attention.qkv_bias, [f"{n}.bias" for n in (q, k, v)], widths
+        ),
+        linear_kernel(attention.output_kernel, f"{output}.weight"),
         copy(attention.output_bias, f"{output}.bias"),
     ]
 

@@ -4,8 +4,7 @@ A `WeightSpec` names the checkpoint tensors that make up a variable, the
 shapes they must have, and the two conversions: checkpoint arrays to the
 variable's value, and back. The helpers below cover the layouts the
 converters need: copies, PyTorch `Linear` kernels (stored transposed),
-separate query/key/value projections fused into one kernel, and the
-attention output projection.
+and separate query/key/value projections fused into one kernel.
 
 Example:
 
@@ -76,56 +75,30 @@ def layer_norm(layer, prefix):
     ]
 
 
-def fused_qkv_kernel(variable, names, transposed=True):
-    """A `[hidden, 3, heads, head_dim]` kernel from separate q, k, v.
-
-    `transposed=True` reads PyTorch `Linear` weights `[heads*head_dim,
-    hidden]`; False reads `[hidden, heads*head_dim]`.
-    """
-    hidden, parts, heads, head_dim = variable.shape
-    width = heads * head_dim
+def fused_qkv_kernel(variable, names, widths):
+    """`Attention`'s `[hidden, q + k + v]` kernel from separate PyTorch
+    `Linear` weights `[width, hidden]`, one per name; `widths` are the
+    query, key and value widths (key and value narrower under grouped-query
+    attention)."""
+    hidden = variable.shape[0]
 
     def to_keras(arrays):
-        arrays = [a.T if transposed else a for a in arrays]
-        return np.stack(
-            [a.reshape(hidden, heads, head_dim) for a in arrays], axis=1
-        )
+        return np.concatenate([a.T for a in arrays], axis=1)
 
     def to_hf(value):
-        pieces = [value[:, i].reshape(hidden, width) for i in range(parts)]
-        return [p.T if transposed else p for p in pieces]
+        pieces = np.split(value, np.cumsum(widths)[:-1], axis=1)
+        return [piece.T for piece in pieces]
 
-    shape = (width, hidden) if transposed else (hidden, width)
     return WeightSpec(
-        variable, tuple(names), (shape,) * parts, to_keras, to_hf
+        variable, tuple(names), tuple((w, hidden) for w in widths),
+        to_keras, to_hf,
     )
 
 
-def fused_qkv_bias(variable, names):
-    """A `[3, heads, head_dim]` bias from separate q, k, v biases."""
-    parts, heads, head_dim = variable.shape
+def fused_qkv_bias(variable, names, widths):
+    """`Attention`'s `[q + k + v]` bias from separate biases."""
     return WeightSpec(
-        variable, tuple(names), ((heads * head_dim,),) * parts,
-        lambda arrays: np.stack(
-            [a.reshape(heads, head_dim) for a in arrays]
-        ),
-        lambda value: [value[i].reshape(-1) for i in range(parts)],
+        variable, tuple(names), tuple((w,) for w in widths),
+        lambda arrays: np.concatenate(arrays),
+        lambda value: np.split(value, np.cumsum(widths)[:-1]),
     )
-
-
-def attention_output_kernel(variable, name, transposed=True):
-    """A `[heads, head_dim, hidden]` kernel from a `[hidden, heads*head_dim]`
-    PyTorch `Linear` weight (or `[heads*head_dim, hidden]` untransposed)."""
-    heads, head_dim, hidden = variable.shape
-    width = heads * head_dim
-
-    def to_keras(arrays):
-        array = arrays[0].T if transposed else arrays[0]
-        return array.reshape(heads, head_dim, hidden)
-
-    def to_hf(value):
-        array = value.reshape(width, hidden)
-        return [array.T if transposed else array]
-
-    shape = (hidden, width) if transposed else (width, hidden)
-    return WeightSpec(variable, (name,), (shape,), to_keras, to_hf)

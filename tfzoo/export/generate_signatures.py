@@ -1,4 +1,5 @@
-"""Serving signatures of GPTCausalLM: prompt text in, generated text out.
+"""Serving signatures of a GenerativeTask (GPTCausalLM): prompt text in,
+generated text out.
 
 - `serving_default`: `prompt` string `[batch]`; greedy decoding of up to
   the export's `max_new_tokens`.
@@ -40,7 +41,6 @@ import tensorflow as tf
 from tfzoo.export import warmup
 from tfzoo.generation.continuation_text import continuation_text
 from tfzoo.generation.decode_loop import decode
-from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.sampling import SamplingOptions
 from tfzoo.layers.cache_update import plain_tensorflow_cache_updates
 from tfzoo.preprocessing.length_buckets import sequence_buckets
@@ -51,7 +51,7 @@ DEFAULT_MAX_NEW_TOKENS = 32
 
 def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
                         xla_generate=False):
-    """`{name: concrete function}` for a `GPTCausalLM` with a tokenizer.
+    """`{name: concrete function}` for a `GenerativeTask` with a tokenizer.
 
     `xla_generate` adds the XLA-compiled `generate_xla` (see the module
     doc).
@@ -116,7 +116,7 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         prompt_ids, lengths = tokenized(prompt, new_tokens)
         capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
         token_ids, final_lengths = decode(
-            backbone, OutputProjection(backbone.token_embedding.embeddings),
+            backbone, model.output_projection(),
             prompt_ids, lengths, new_tokens, capacity, options,
             tf.constant([begin_id], tf.int32),
         )
@@ -159,7 +159,7 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         # `capacity` sizes tensors, so XLA takes it as a compile-time
         # constant: one program per value (a bucket), batch and width.
         return decode(
-            backbone, OutputProjection(backbone.token_embedding.embeddings),
+            backbone, model.output_projection(),
             prompt_ids, lengths, new_tokens, capacity,
             SamplingOptions(greedy, temperature, top_k, top_p, seed),
             tf.constant([begin_id], tf.int32),

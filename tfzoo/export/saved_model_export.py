@@ -32,11 +32,11 @@ from tfzoo.export.token_classifier_signatures import (
 from tfzoo.models.bert.bert_classifier import BertClassifier
 from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
 from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
-from tfzoo.models.gpt.gpt_causal_lm import GPTCausalLM
+from tfzoo.models.generative_task import GenerativeTask
 
 WARMUP_FILE = warmup.WARMUP_FILE
 SUPPORTED_MODELS = (
-    BertClassifier, BertTokenClassifier, BertQuestionAnswerer, GPTCausalLM,
+    BertClassifier, BertTokenClassifier, BertQuestionAnswerer, GenerativeTask,
 )
 
 
@@ -149,16 +149,17 @@ def _task_exports(model, text_pair, max_answer_length, max_new_tokens,
             f"max_answer_length is for BertQuestionAnswerer, not "
             f"{type(model).__name__}."
         )
-    if max_new_tokens is not None and not isinstance(model, GPTCausalLM):
+    if max_new_tokens is not None and not isinstance(model, GenerativeTask):
         raise ValueError(
-            f"max_new_tokens is for GPTCausalLM, not {type(model).__name__}."
-        )
-    if xla_generate and not isinstance(model, GPTCausalLM):
-        raise ValueError(
-            f"xla_generate=True is for GPTCausalLM, not "
+            f"max_new_tokens is for generative tasks (GPTCausalLM), not "
             f"{type(model).__name__}."
         )
-    if isinstance(model, GPTCausalLM):
+    if xla_generate and not isinstance(model, GenerativeTask):
+        raise ValueError(
+            f"xla_generate=True is for generative tasks (GPTCausalLM), not "
+            f"{type(model).__name__}."
+        )
+    if isinstance(model, GenerativeTask):
         max_new_tokens = max_new_tokens or DEFAULT_MAX_NEW_TOKENS
         return (
             generate_signatures(model, max_new_tokens, xla_generate),

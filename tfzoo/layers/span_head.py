@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.layers.multi_head_attention import MASKED_SCORE
+from tfzoo.layers.attention import MASKED_SCORE
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")

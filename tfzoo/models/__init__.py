@@ -10,5 +10,6 @@ from tfzoo.models.bert import (
     BertQuestionAnswerer,
     BertTokenClassifier,
 )
+from tfzoo.models.generative_task import GenerativeTask
 from tfzoo.models.gpt import GPTBackbone, GPTCausalLM
 from tfzoo.models.task import Task

@@ -149,6 +149,10 @@ class Task(keras.Model):
                 this many micro-batches, run them one after another and
                 apply their averaged gradients once: the update of the
                 whole batch, with the activation memory of one micro-batch.
+                Works for every input `fit` takes, raw text included; a
+                last partial batch is split too (see `_gradients`). An
+                explicit `fit(batch_size=...)` must divide into equal
+                micro-batches on every replica.
             log_gradient_norm: add the global norm of each step's (summed,
                 unscaled) gradient to the logs as `gradient_norm`; see
                 `tfzoo.training.TrainingLogger`.
@@ -180,14 +184,17 @@ class Task(keras.Model):
         # Keras cannot XLA-compile a whole step over several devices; then
         # each replica's forward and backward pass is compiled instead,
         # and the reduction and optimizer update run outside XLA.
+        # Accumulation and the gradient norm need that step too, with or
+        # without XLA.
         replicas = self.distribute_strategy.num_replicas_in_sync
         self.log_gradient_norm = bool(log_gradient_norm)
-        self._xla_per_replica = jit_compile == "per_replica" or (
-            jit_compile is True and (
-                replicas > 1 or self.gradient_accumulation_steps > 1
-                or self.log_gradient_norm
-            )
+        needs_own_step = (
+            self.gradient_accumulation_steps > 1 or self.log_gradient_norm
         )
+        self._xla_per_replica = jit_compile == "per_replica" or (
+            jit_compile is True and (replicas > 1 or needs_own_step)
+        )
+        self._own_step = self._xla_per_replica or needs_own_step
         self._replica_gradients = None
         super().compile(
             optimizer=optimizer,
@@ -199,12 +206,13 @@ class Task(keras.Model):
         )
 
     def train_step(self, data):
-        if not getattr(self, "_xla_per_replica", False):
+        if not getattr(self, "_own_step", False):
             return super().train_step(data)
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if self._replica_gradients is None:
             self._replica_gradients = tf.function(
-                self._gradients, jit_compile=True, autograph=False
+                self._gradients, jit_compile=self._xla_per_replica,
+                autograph=False,
             )
         gradients, loss, y_pred = self._replica_gradients(
             x, y, sample_weight
@@ -226,35 +234,51 @@ class Task(keras.Model):
 
     def _gradients(self, x, y, sample_weight):
         """One replica's loss and gradients (XLA-compiled by train_step),
-        summed over `gradient_accumulation_steps` micro-batches."""
+        summed over `gradient_accumulation_steps` micro-batches.
+
+        Any batch splits: its N rows go to micro-batches of ceil(N / steps)
+        rows in order, and the rows a short last batch lacks are filled
+        with copies of its last row at sample weight 0. Each micro-batch's
+        loss counts with weight (micro-batch rows / N). For losses averaged
+        over rows (classification, tagging, QA) the update then equals
+        the whole batch's; for losses averaged over weighted tokens (masked
+        and causal LM), each micro-batch's token mean counts by its share
+        of the rows.
+        """
         steps = self.gradient_accumulation_steps
         if steps == 1:
             return self._micro_batch_gradients(x, y, sample_weight)
-        batch = tf.nest.flatten(x)[0].shape[0]
-        if batch is None or batch % steps:
-            raise ValueError(
-                f"A per-replica batch of {batch} examples does not split "
-                f"into {steps} equal micro-batches; make the global batch "
-                f"size a multiple of {steps} x the replica count."
-            )
-
-        def part(structure, index):
-            if structure is None:
-                return None
-            size = batch // steps
-            return tf.nest.map_structure(
-                lambda t: t[index * size:(index + 1) * size], structure
-            )
-
+        batch = tf.shape(tf.nest.flatten(x)[0])[0]
+        size = (batch + steps - 1) // steps
+        share = tf.math.divide_no_nan(
+            tf.cast(size, "float32"), tf.cast(batch, "float32")
+        )
         total_gradients, total_loss, predictions = None, 0.0, []
         for index in range(steps):
-            gradients, loss, y_pred = self._micro_batch_gradients(
-                part(x, index), part(y, index), part(sample_weight, index)
+            rows = index * size + tf.range(size)
+            real = rows < batch
+            rows = tf.minimum(rows, tf.maximum(batch - 1, 0))
+
+            def take(structure):
+                if structure is None:
+                    return None
+                return tf.nest.map_structure(
+                    lambda t: tf.gather(t, rows), structure
+                )
+
+            part_y = take(y)
+            weight = _row_weights(
+                take(sample_weight), real,
+                None if getattr(self, "_uses_task_loss", False) else part_y,
             )
-            total_loss += loss / steps
+            gradients, loss, y_pred = self._micro_batch_gradients(
+                take(x), part_y, weight
+            )
+            total_loss += tf.cast(loss, "float32") * share
             predictions.append(y_pred)
             gradients = [
-                None if g is None else tf.convert_to_tensor(g) / steps
+                None if g is None
+                else tf.convert_to_tensor(g) * tf.cast(share, g.dtype)
                 for g in gradients
             ]
             if total_gradients is None:
@@ -265,7 +289,7 @@ class Task(keras.Model):
                     for total, g in zip(total_gradients, gradients)
                 ]
         y_pred = tf.nest.map_structure(
-            lambda *parts: tf.concat(parts, axis=0), *predictions
+            lambda *parts: tf.concat(parts, axis=0)[:batch], *predictions
         )
         return total_gradients, total_loss, y_pred
 
@@ -583,6 +607,48 @@ class _SkipOptimizerSum:
     def __exit__(self, *exc_info):
         with self.lock:
             self.inside -= 1
+
+
+def weighted_mean(values, sample_weight=None):
+    """The mean of per-row `values`, weighted by `sample_weight` if given
+    (0 when every weight is 0): how a `task_loss` honours row weights.
+
+    >>> float(weighted_mean(tf.constant([1.0, 3.0]), tf.constant([1.0, 0.0])))
+    1.0
+    """
+    if sample_weight is None:
+        return tf.reduce_mean(values)
+    weights = tf.cast(tf.reshape(sample_weight, tf.shape(values)),
+                      values.dtype)
+    return tf.math.divide_no_nan(tf.reduce_sum(values * weights),
+                                 tf.reduce_sum(weights))
+
+
+def _row_weights(sample_weight, real_rows, labels=None):
+    """`sample_weight` times 0 on the rows that only fill a micro-batch.
+
+    Without a `sample_weight`, the weights take the shape of `labels` when
+    it is one tensor (a loss per token weighs each token, so that a loss
+    averaged over weights averages over tokens as it would unweighted),
+    else one weight per row.
+
+    >>> real = tf.constant([True, False])
+    >>> _row_weights(None, real).numpy()
+    array([1., 0.], dtype=float32)
+    >>> _row_weights(None, real, labels=tf.zeros([2, 3], "int32")).numpy()
+    array([[1., 1., 1.],
+           [0., 0., 0.]], dtype=float32)
+    >>> _row_weights(tf.constant([0.5, 2.0]), real).numpy()
+    array([0.5, 0. ], dtype=float32)
+    """
+    real = tf.cast(real_rows, "float32")
+    if sample_weight is None:
+        if not isinstance(labels, (tf.Tensor, np.ndarray)):
+            return real
+        sample_weight = tf.ones(tf.shape(labels), "float32")
+    sample_weight = tf.cast(sample_weight, "float32")
+    rank = sample_weight.shape.rank
+    return sample_weight * tf.reshape(real, [-1] + [1] * (rank - 1))
 
 
 def _bucketed(x, y, sample_weight, batch_size):

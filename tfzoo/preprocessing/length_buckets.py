@@ -29,6 +29,19 @@ def sequence_buckets(sequence_length):
     return buckets + [sequence_length]
 
 
+def bucket_for(length, sequence_length):
+    """The smallest bucket of `sequence_buckets(sequence_length)` holding
+    `length` (a Python int), or `sequence_length`.
+
+    >>> bucket_for(17, 512), bucket_for(600, 512)
+    (32, 512)
+    """
+    for bucket in sequence_buckets(sequence_length):
+        if bucket >= length:
+            return bucket
+    return sequence_length
+
+
 def bucket_length(padding_mask, buckets):
     """The smallest of `buckets` (ascending) that holds every row's tokens."""
     tokens = tf.reduce_sum(

@@ -2,6 +2,8 @@
 
 import keras
 
+from tfzoo.legacy_layout import reshaped_store
+
 # Variable names that get no weight decay: LayerNorm scales and offsets, and
 # every bias (Dense "bias", attention "qkv_bias"/"output_bias").
 NO_DECAY_NAMES = ("bias", "gamma", "beta")
@@ -40,6 +42,11 @@ class AdamW(keras.optimizers.AdamW):
         )
         self.no_decay_names = list(no_decay_names)
         self.exclude_from_weight_decay(var_names=self.no_decay_names)
+
+    def load_own_variables(self, store):
+        """Also reads moments saved in the layout before the merged
+        attention layer (see `tfzoo.legacy_layout`)."""
+        super().load_own_variables(reshaped_store(store, self.variables))
 
     def get_config(self):
         config = super().get_config()

@@ -14,6 +14,7 @@ temporary directories) and fixes those four points.
 
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ import warnings
 import keras
 import tensorflow as tf
 
+from tfzoo.legacy_layout import in_shape
 from tfzoo.training.strategies import _tf_config
 
 FORMAT_VERSION = 1
@@ -284,18 +286,14 @@ class StepCheckpoint(keras.callbacks.Callback):
             with model.distribute_strategy.scope():
                 optimizer.build(model.trainable_variables)
         reader = tf.train.load_checkpoint(path)
-        _check_variables(path, "model", state["model"], model.variables)
         optimizer_variables = optimizer.variables if optimizer else []
-        _check_variables(
-            path, "optimizer", state["optimizer"], optimizer_variables
-        )
         for group, variables in (
             ("model", model.variables), ("optimizer", optimizer_variables)
         ):
-            for index, variable in enumerate(variables):
-                variable.assign(
-                    reader.get_tensor(f"{group}/{index}/{_VALUE}")
-                )
+            sources = _saved_positions(path, group, state[group], variables)
+            for variable, index in zip(variables, sources):
+                value = reader.get_tensor(f"{group}/{index}/{_VALUE}")
+                variable.assign(in_shape(value, variable.shape))
         self._check_steps_per_epoch(path, state)
         epoch, step = state["epoch"], state["step_in_epoch"]
         per_call = self.model.steps_per_execution or 1
@@ -557,6 +555,48 @@ def _remove_partial_saves(directory):
 
 def _manifest(variables):
     return [[v.path, list(v.shape), str(v.dtype)] for v in variables]
+
+
+def _saved_positions(path, group, saved, variables):
+    """Where each of `variables` lies in the checkpoint's list `saved`.
+
+    Position by position when the shapes agree. Otherwise (a checkpoint
+    written before a change of layer layout, e.g. tfzoo's merged attention
+    layer) by variable path, a checkpoint value taking a variable's shape
+    when only the grouping of its axes differs; random-seed states, whose
+    paths carry a process-wide counter, go in order (see
+    `tfzoo.legacy_layout`). A ValueError names the first variable that
+    matches neither way.
+    """
+    if [entry[1:] for entry in saved] == [
+        entry[1:] for entry in _manifest(variables)
+    ]:
+        return list(range(len(saved)))
+    by_path = {entry[0]: index for index, entry in enumerate(saved)
+               if not _is_seed_state(entry[0])}
+    seeds = [index for index, entry in enumerate(saved)
+             if _is_seed_state(entry[0])]
+    positions = []
+    for variable in variables:
+        index = (seeds.pop(0) if _is_seed_state(variable.path) and seeds
+                 else by_path.pop(variable.path, None))
+        if index is None or not _same_size(saved[index], variable):
+            positions = None
+            break
+        positions.append(index)
+    if positions is None or by_path or seeds:
+        _check_variables(path, group, saved, variables)  # raises
+    return positions
+
+
+def _is_seed_state(path):
+    return path.endswith("seed_generator_state")
+
+
+def _same_size(entry, variable):
+    """Whether a manifest entry has the variable's dtype and size."""
+    return (math.prod(entry[1]) == math.prod(variable.shape)
+            and entry[2] == str(variable.dtype))
 
 
 def _check_variables(path, group, saved, variables):

@@ -6,7 +6,7 @@ from tfzoo.layers.dropout import Dropout
 from tfzoo.layers.token_and_position_embedding import (
     TokenAndPositionEmbedding,
 )
-from tfzoo.layers.transformer_encoder_block import (
+from tfzoo.layers.transformer_block import (
     TransformerEncoderBlock,
     check_heads_divide_hidden,
 )

@@ -9,7 +9,7 @@ from tfzoo.models.bert.bert_heads import (
     masked_lm_head,
     masked_lm_inputs,
 )
-from tfzoo.models.task import Task
+from tfzoo.models.task import Task, weighted_mean
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -78,6 +78,8 @@ class BertPretrainer(Task):
     def task_loss(self, y, y_pred, sample_weight):
         cross_entropy = keras.losses.sparse_categorical_crossentropy
         weights = tf.cast(y["mask_weights"], "float32")
+        if sample_weight is not None:  # one weight per row
+            weights *= tf.reshape(tf.cast(sample_weight, "float32"), [-1, 1])
         mlm = cross_entropy(y["mask_ids"], y_pred["mlm_logits"], True)
         mlm_loss = tf.reduce_sum(mlm * weights) / tf.maximum(
             tf.reduce_sum(weights), 1.0
@@ -85,7 +87,7 @@ class BertPretrainer(Task):
         nsp = cross_entropy(
             y["next_sentence_labels"], y_pred["nsp_logits"], True
         )
-        return mlm_loss + tf.reduce_mean(nsp)
+        return mlm_loss + weighted_mean(nsp, sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if not getattr(self, "_uses_task_loss", False):

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfzoo.layers.span_head import SpanHead
 from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
-from tfzoo.models.task import Task
+from tfzoo.models.task import Task, weighted_mean
 
 
 def _span_labels(y):
@@ -119,7 +119,7 @@ class BertQuestionAnswerer(Task):
         cross_entropy = keras.losses.sparse_categorical_crossentropy
         start_loss = cross_entropy(start, y_pred["start_logits"], True)
         end_loss = cross_entropy(end, y_pred["end_logits"], True)
-        return tf.reduce_mean(start_loss + end_loss) / 2.0
+        return weighted_mean((start_loss + end_loss) / 2.0, sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if not getattr(self, "_uses_task_loss", False):

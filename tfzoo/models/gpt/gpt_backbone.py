@@ -3,16 +3,17 @@
 import keras
 import tensorflow as tf
 
-from tfzoo.layers.causal_decoder_block import (
+from tfzoo.layers.dropout import Dropout
+from tfzoo.layers.position_embedding import PositionEmbedding
+from tfzoo.layers.transformer_block import (
     CausalDecoderBlock,
     normalization_layer,
 )
-from tfzoo.layers.dropout import Dropout
-from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.models.backbone import Backbone
 from tfzoo.presets import GPT_PRESETS
 
 POSITION_EMBEDDINGS = ("learned", "rotary")
+FEED_FORWARDS = ("mlp", "swiglu")
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -68,6 +69,11 @@ class GPTBackbone(Backbone):
                 f"position_embedding must be one of {POSITION_EMBEDDINGS}, "
                 f"got {position_embedding!r}."
             )
+        if feed_forward not in FEED_FORWARDS:
+            raise ValueError(
+                f"feed_forward must be one of {FEED_FORWARDS}, got "
+                f"{feed_forward!r}."
+            )
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
         initializer = keras.initializers.TruncatedNormal(stddev=0.02)
@@ -95,8 +101,10 @@ class GPTBackbone(Backbone):
                 num_heads,
                 intermediate_dim,
                 num_key_value_heads=num_key_value_heads,
+                causal=True,
+                normalize_first=True,
                 normalization=normalization,
-                feed_forward=feed_forward,
+                feed_forward="gated" if feed_forward == "swiglu" else "mlp",
                 activation=activation,
                 rotary=position_embedding == "rotary",
                 rotary_base=rotary_base,

@@ -1,24 +1,15 @@
 """GPT with a language-model head, perplexity, and cached generation."""
 
 import keras
-import tensorflow as tf
 
-from tfzoo.generation.beam_search import beam_search
-from tfzoo.generation.decode_loop import decode
-from tfzoo.generation.output_projection import OutputProjection
-from tfzoo.generation.sampling import SamplingOptions
 from tfzoo.layers.tied_embedding_logits import TiedEmbeddingLogits
 from tfzoo.metrics.perplexity import Perplexity
+from tfzoo.models.generative_task import GenerativeTask
 from tfzoo.models.gpt.gpt_backbone import GPTBackbone
-from tfzoo.models.gpt.prompts import PromptBatch
-from tfzoo.models.task import Task
-from tfzoo.preprocessing.length_buckets import sequence_buckets
-
-SAMPLERS = ("greedy", "sample", "beam")
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class GPTCausalLM(Task):
+class GPTCausalLM(GenerativeTask):
     """Predicts each next token; generates text with a cached XLA loop.
 
     Inputs are the backbone's (`token_ids`, `padding_mask`); the output is
@@ -28,10 +19,9 @@ class GPTCausalLM(Task):
     `tfzoo.preprocessing.packed_dataset`; metrics are perplexity and
     next-token accuracy.
 
-    `generate` decodes in one XLA-compiled `tf.while_loop` over a key/value
-    cache. Prompts are padded to a length bucket (16, 32, 64, ...) and new
-    tokens to a bucket of `max_new_tokens`, so prompts of other lengths in
-    the same buckets reuse the compiled program.
+    `generate` (from `GenerativeTask`) decodes in one XLA-compiled
+    `tf.while_loop` over a key/value cache, projecting onto the tied token
+    embedding.
 
     Args:
         backbone: a `GPTBackbone`.
@@ -62,11 +52,8 @@ class GPTCausalLM(Task):
             for key in backbone.input_keys
         }
         logits = self.lm_head(backbone(inputs))
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.tokenizer = tokenizer
-        # Not a dict attribute: Keras would track (and try to save) it.
-        self._generate_functions = _CompiledFunctions()
-        self.generate_trace_count = 0
+        super().__init__(inputs=inputs, outputs=logits, tokenizer=tokenizer,
+                         **kwargs)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(
@@ -82,169 +69,3 @@ class GPTCausalLM(Task):
             Perplexity(),
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
         ]
-
-    # -------------------------------------------------------- generation --
-
-    def generate(
-        self,
-        inputs,
-        max_new_tokens=32,
-        sampler="greedy",
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        num_beams=4,
-        stop_token_ids="auto",
-        seed=None,
-        jit_compile=True,
-    ):
-        """Continues each prompt by up to `max_new_tokens` tokens.
-
-        Args:
-            inputs: a string, a list of strings (needs a tokenizer), or
-                token ids: one list of ints, a list of them, or a dict with
-                `token_ids` and `padding_mask` arrays (right-padded).
-            max_new_tokens: the most tokens added to each prompt. The
-                prompt plus these must fit the model's context
-                (`backbone.max_sequence_length`), else a `ValueError`.
-            sampler: "greedy", "sample" (temperature, top-k, top-p) or
-                "beam" (`num_beams` beams).
-            temperature, top_k, top_p: for "sample": `temperature` > 0,
-                `top_k` >= 1 (None: no limit), `top_p` in (0, 1].
-            stop_token_ids: a row stops after one of these (not part of
-                the output). "auto": the tokenizer's end-of-text id, if
-                any; None: never stop early.
-            seed: int in [0, 2**31), for repeatable sampling: every row
-                uses it, so a prompt samples the same alone or in a batch.
-                None: a fresh seed per row and call.
-            jit_compile: compile the decode loop with XLA.
-
-        An empty prompt starts from the tokenizer's end-of-text token,
-        GPT-2's document separator.
-
-        Returns the prompt plus its continuation, in the form given: a
-        string, a list of strings, a list of ids, a list of id lists, or a
-        dict with `token_ids` and `padding_mask`.
-        """
-        if sampler not in SAMPLERS:
-            raise ValueError(
-                f"sampler must be one of {SAMPLERS}, got {sampler!r}."
-            )
-        if int(max_new_tokens) != max_new_tokens or max_new_tokens < 1:
-            raise ValueError(
-                f"max_new_tokens must be an integer >= 1, got "
-                f"{max_new_tokens}."
-            )
-        if sampler == "beam" and (int(num_beams) != num_beams
-                                  or num_beams < 1):
-            raise ValueError(f"num_beams must be >= 1, got {num_beams}.")
-        prompts = PromptBatch.from_inputs(
-            inputs, self.tokenizer, self.backbone.vocabulary_size
-        )
-        context = self.backbone.max_sequence_length
-        if prompts.longest + max_new_tokens > context:
-            raise ValueError(
-                f"A prompt of {prompts.longest} tokens plus max_new_tokens="
-                f"{max_new_tokens} exceeds the model's context of {context} "
-                f"tokens. Shorten the prompt or lower max_new_tokens."
-            )
-        prompt_width = _bucket(prompts.longest, context)
-        capacity = min(_bucket(max_new_tokens, context),
-                       context - prompt_width)
-        batch = prompts.size
-        options = SamplingOptions.build(
-            batch,
-            sampler="greedy" if sampler == "beam" else sampler,
-            temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-        )
-        stops = self._stop_token_ids(stop_token_ids)
-        function = self._generate_function(
-            sampler, options, num_beams, capacity, jit_compile
-        )
-        token_ids, lengths = function(
-            tf.constant(prompts.padded(prompt_width)),
-            tf.constant(prompts.lengths),
-            tf.fill([batch], tf.constant(int(max_new_tokens), "int32")),
-            options.greedy, options.temperature, options.top_k,
-            options.top_p, options.seed, tf.constant(stops, "int32"),
-        )
-        return prompts.outputs(token_ids.numpy(), lengths.numpy(),
-                               self.tokenizer)
-
-    def _stop_token_ids(self, stop_token_ids):
-        if isinstance(stop_token_ids, str) and stop_token_ids == "auto":
-            end = getattr(self.tokenizer, "end_of_text_id", None)
-            return [] if end is None else [end]
-        return [] if stop_token_ids is None else [int(t) for t in
-                                                  stop_token_ids]
-
-    def _generate_function(self, sampler, options, num_beams, capacity,
-                           jit_compile):
-        """One compiled decode program per sampler setup and capacity."""
-        key = (sampler, options.filters, num_beams if sampler == "beam"
-               else None, capacity, bool(jit_compile))
-        if key in self._generate_functions.by_key:
-            return self._generate_functions.by_key[key]
-        filters, samples = options.filters, options.samples
-
-        def generate_ids(prompt_ids, prompt_lengths, max_new_tokens,
-                         greedy, temperature, top_k, top_p, seed, stops):
-            self.generate_trace_count += 1
-            logits_of = OutputProjection(
-                self.backbone.token_embedding.embeddings
-            )
-            if sampler == "beam":
-                return beam_search(
-                    self.backbone, logits_of, prompt_ids, prompt_lengths,
-                    max_new_tokens, capacity, num_beams, stops,
-                )
-            step_options = SamplingOptions(
-                greedy, temperature, top_k, top_p, seed, filters=filters,
-                samples=samples,
-            )
-            return decode(
-                self.backbone, logits_of, prompt_ids, prompt_lengths,
-                max_new_tokens, capacity, step_options, stops,
-            )
-
-        vector = tf.TensorSpec([None], "int32")
-        function = tf.function(
-            generate_ids,
-            jit_compile=jit_compile,
-            input_signature=[
-                tf.TensorSpec([None, None], "int32"), vector, vector,
-                tf.TensorSpec([None], "bool"),
-                tf.TensorSpec([None], "float32"), vector,
-                tf.TensorSpec([None], "float32"), vector, vector,
-            ],
-        )
-        self._generate_functions.by_key[key] = function
-        return function
-
-    def get_config(self):
-        config = super().get_config()
-        if self.tokenizer is not None:
-            config["tokenizer"] = keras.layers.serialize(self.tokenizer)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if config.get("tokenizer") is not None:
-            config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return super().from_config(config)
-
-
-class _CompiledFunctions:
-    """Compiled decode programs by sampler setup, outside Keras tracking."""
-
-    def __init__(self):
-        self.by_key = {}
-
-
-def _bucket(length, context):
-    """The smallest length bucket (16, 32, ..., context) holding `length`."""
-    for bucket in sequence_buckets(context):
-        if bucket >= length:
-            return bucket
-    return context
