@@ -53,18 +53,21 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
                        xla_generate=False, verbose=False):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
-    For every BERT task model with its preprocessor. Each gets
-    `serving_default` (raw text in, tokenized in the graph by the model's
-    own preprocessor) and `predict_token_ids` (`token_ids`, `segment_ids`,
-    `padding_mask` int32 `[batch, sequence_length]` in, raw head outputs
-    out); classifiers also get `classify` (TF Serving's Classify API).
-    Inputs and outputs per task are in the docs of
-    `tfzoo.export.classifier_signatures`, `token_classifier_signatures`
-    and `question_answerer_signatures`.
+    BERT tasks built with a preprocessor get `serving_default` (raw text
+    in, tokenized in the graph by the model's own preprocessor) and
+    `predict_token_ids` (`token_ids`, `segment_ids`, `padding_mask` int32
+    `[batch, sequence_length]` in, raw head outputs out); classifiers also
+    get `classify` (TF Serving's Classify API). Generative tasks
+    (`GPTCausalLM`) built with a tokenizer get `serving_default` (prompt
+    text in, generated text out) and `generate` (per-request sampling
+    options). Inputs and outputs per task are in the docs of
+    `tfzoo.export.classifier_signatures`, `token_classifier_signatures`,
+    `question_answerer_signatures` and `generate_signatures`.
 
     Args:
         model: a `BertClassifier`, `BertTokenClassifier` or
-            `BertQuestionAnswerer` built with a preprocessor.
+            `BertQuestionAnswerer` built with a preprocessor, or a
+            `GPTCausalLM` built with a tokenizer.
         base_path: the model's directory; versions are subdirectories.
         version: default one above the highest present.
         text_pair: classifiers only: serve `text` and `text_pair`.

@@ -9,12 +9,13 @@ class Backbone(keras.Model):
     """A functional Keras model that maps token inputs to hidden states.
 
     Subclasses build their layers and functional graph in `__init__`, list
-    their constructor arguments in `get_config`, and fill `presets`, a dict
-    from preset name to constructor arguments.
+    their constructor arguments in `get_config`, name their inputs in
+    `input_keys`, and fill `presets`, a dict from preset name to
+    constructor arguments.
     """
 
     presets = {}
-    input_keys = ("token_ids", "segment_ids", "padding_mask")
+    input_keys = ()  # e.g. ("token_ids", "padding_mask")
 
     @classmethod
     def from_preset(cls, preset, **overrides):

@@ -52,6 +52,7 @@ class BertBackbone(Backbone):
     """
 
     presets = BERT_PRESETS
+    input_keys = ("token_ids", "segment_ids", "padding_mask")
 
     def __init__(
         self,
