@@ -75,7 +75,7 @@ def token_classifier(tokenizer):
         tokenizer, sequence_length=16, label_names=ENTITY_LABELS
     )
     return BertTokenClassifier(
-        tiny_backbone(tokenizer.vocabulary_size(), 16),
+        tiny_backbone(tokenizer.vocabulary_size, 16),
         num_classes=len(ENTITY_LABELS), preprocessor=preprocessor,
     )
 
@@ -111,7 +111,7 @@ def question_answerer(tokenizer):
         tokenizer, sequence_length=24, doc_stride=6
     )
     model = BertQuestionAnswerer(
-        tiny_backbone(tokenizer.vocabulary_size(), 24),
+        tiny_backbone(tokenizer.vocabulary_size, 24),
         preprocessor=preprocessor,
     )
     model.compile(learning_rate=3e-3, jit_compile=False)
@@ -127,7 +127,7 @@ def pair_classifier(tokenizer):
         tokenizer, sequence_length=16, label_names=["different", "same"]
     )
     return BertClassifier(
-        tiny_backbone(tokenizer.vocabulary_size(), 16),
+        tiny_backbone(tokenizer.vocabulary_size, 16),
         preprocessor=preprocessor,
     )
 

@@ -98,7 +98,7 @@ def test_raw_text_trains_with_accumulation_and_a_partial_last_batch():
     preprocessor = BertClassifierPreprocessor(
         tokenizer, sequence_length=8, label_names=["negative", "positive"])
     model = BertClassifier(
-        BertBackbone(**dict(CONFIG, vocabulary_size=tokenizer.vocabulary_size(),
+        BertBackbone(**dict(CONFIG, vocabulary_size=tokenizer.vocabulary_size,
                             max_sequence_length=8)),
         dropout=0.0, preprocessor=preprocessor)
     model.compile(learning_rate=1e-3, gradient_accumulation_steps=4)

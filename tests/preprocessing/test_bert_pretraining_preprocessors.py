@@ -56,7 +56,7 @@ def test_pretrainer_preprocessor_feeds_the_model(corpus):
         pairs["next_sentence_labels"][:8].tolist()
     )
     model = BertPretrainer.from_preset(
-        "bert_tiny", vocabulary_size=tokenizer.vocabulary_size(),
+        "bert_tiny", vocabulary_size=tokenizer.vocabulary_size,
         max_sequence_length=48, preprocessor=layer,
     )
     model.compile()
@@ -72,7 +72,7 @@ def test_pretrainer_preprocessor_feeds_the_model(corpus):
 def test_masked_lm_fits_from_raw_sentences(corpus):
     _, sentences, tokenizer = corpus
     model = BertMaskedLM.from_preset(
-        "bert_tiny", vocabulary_size=tokenizer.vocabulary_size(),
+        "bert_tiny", vocabulary_size=tokenizer.vocabulary_size,
         max_sequence_length=32,
         preprocessor=BertMaskedLMPreprocessor(tokenizer, 32, seed=0),
     )

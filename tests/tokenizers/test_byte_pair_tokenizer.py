@@ -306,7 +306,6 @@ def test_config_and_keras_file_round_trip(tokenizer, tmp_path):
 def test_lookups(tokenizer, files):
     vocabulary = json.load(open(files[0], encoding="utf-8"))
     assert tokenizer.vocabulary_size == len(vocabulary)
-    assert tokenizer.vocabulary_size() == len(vocabulary)
     assert tokenizer.end_of_text_id == vocabulary["<|endoftext|>"]
     assert tokenizer.special_token_ids == {
         "<|endoftext|>": vocabulary["<|endoftext|>"]}

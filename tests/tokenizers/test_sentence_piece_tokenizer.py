@@ -143,7 +143,6 @@ def test_vocabulary_lookups_equal_the_sentencepiece_package(protos, tokenizer):
     reference = sentencepiece.SentencePieceProcessor(
         model_proto=protos["unigram"])
     assert tokenizer.vocabulary_size == reference.vocab_size() == 450
-    assert tokenizer.vocabulary_size() == 450
     assert tokenizer.get_vocabulary() == [
         reference.id_to_piece(i) for i in range(450)]
     assert tokenizer.end_of_text_id == reference.eos_id() == 3

@@ -76,7 +76,7 @@ def test_special_tokens_and_lookups(vocabulary_file):
             tokenizer.cls_token_id, tokenizer.sep_token_id,
             tokenizer.mask_token_id) == (0, 1, 2, 3, 4)
     assert tokenizer.id_to_token(tokenizer.token_to_id("play")) == "play"
-    assert tokenizer.vocabulary_size() == len(
+    assert tokenizer.vocabulary_size == len(
         open(vocabulary_file, encoding="utf-8").read().split()
     )
     with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):

@@ -28,7 +28,7 @@ class _MaskingPreprocessor(Preprocessor):
         self.max_predictions = max_predictions
         self.seed = seed
         self.masker = MaskedLMMasker(
-            tokenizer.vocabulary_size(),
+            tokenizer.vocabulary_size,
             tokenizer.mask_token_id,
             mask_selection_rate=mask_selection_rate,
             max_predictions=max_predictions,

@@ -34,7 +34,7 @@ def save_backbone(backbone, tokenizer, directory):
     >>> path = save_backbone(backbone, WordPieceTokenizer(vocabulary),
     ...                      tempfile.mkdtemp())
     >>> loaded, tokenizer = load_initial_checkpoint(path)
-    >>> loaded.hidden_dim, tokenizer.vocabulary_size()
+    >>> loaded.hidden_dim, tokenizer.vocabulary_size
     (128, 6)
     """
     os.makedirs(directory, exist_ok=True)
@@ -125,10 +125,10 @@ def backbone_and_tokenizer(args, run, training_texts):
     tokenizer = WordPieceTokenizer(vocabulary, lowercase=lowercase)
     backbone = BertBackbone.from_preset(
         args.preset,
-        vocabulary_size=tokenizer.vocabulary_size(),
+        vocabulary_size=tokenizer.vocabulary_size,
         max_sequence_length=args.sequence_length,
     )
     print(f"backbone: {args.preset}, random init ({backbone.num_layers} "
           f"layers, hidden {backbone.hidden_dim}); vocabulary "
-          f"{tokenizer.vocabulary_size()} WordPiece tokens ({vocabulary})")
+          f"{tokenizer.vocabulary_size} WordPiece tokens ({vocabulary})")
     return backbone, tokenizer

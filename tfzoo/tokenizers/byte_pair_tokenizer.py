@@ -29,6 +29,7 @@ import tensorflow_text as tf_text
 
 from tfzoo.tokenizers.word_piece_tokenizer import check_utf8
 from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
+from tfzoo.tokenizers.tokenizer import Tokenizer
 
 END_OF_TEXT = "<|endoftext|>"
 
@@ -207,16 +208,8 @@ def load_merges(merges):
     return pairs
 
 
-class _CallableInt(int):
-    """An int that also returns itself when called, so `vocabulary_size`
-    reads as a property or as a method (like `WordPieceTokenizer`'s)."""
-
-    def __call__(self):
-        return int(self)
-
-
 @keras.saving.register_keras_serializable(package="tfzoo")
-class BytePairTokenizer(keras.layers.Layer):
+class BytePairTokenizer(Tokenizer):
     """Byte-level BPE, giving the ids of GPT-2's tokenizer.
 
     Runs in the graph (tf.data, `tf.function`, exported SavedModels) with
@@ -358,9 +351,8 @@ class BytePairTokenizer(keras.layers.Layer):
 
     @property
     def vocabulary_size(self):
-        """The number of ids, largest id + 1 (callable too:
-        `vocabulary_size()`)."""
-        return _CallableInt(len(self._id_to_token))
+        """The number of ids, largest id + 1."""
+        return len(self._id_to_token)
 
     def get_vocabulary(self):
         """The tokens by id (None for an id the vocabulary leaves out)."""
@@ -445,14 +437,6 @@ class BytePairTokenizer(keras.layers.Layer):
             values, tf.cast(row_ids, tf.int64), nrows=tf.size(words, tf.int64)
         )
 
-    def __call__(self, text, **kwargs):
-        if not isinstance(text, keras.KerasTensor):
-            text = tf.convert_to_tensor(text)
-        return super().__call__(text, **kwargs)
-
-    def call(self, text):
-        return self.tokenize(text)
-
     def detokenize(self, ids):
         """Ids (ragged, dense, or one sequence) to strings.
 
@@ -475,11 +459,6 @@ class BytePairTokenizer(keras.layers.Layer):
         text = tf.strings.reduce_join(tokens, axis=-1)
         return tf.strings.unicode_transcode(
             text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
-        )
-
-    def compute_output_spec(self, text):
-        return keras.KerasTensor(
-            tuple(text.shape) + (None,), dtype="int32", ragged=True
         )
 
     def get_config(self):

@@ -24,9 +24,9 @@ import tensorflow_text as tf_text
 from google.protobuf.message import DecodeError
 from sentencepiece import sentencepiece_model_pb2
 
-from tfzoo.tokenizers.byte_pair_tokenizer import _CallableInt
 from tfzoo.tokenizers.word_piece_tokenizer import check_utf8
 from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
+from tfzoo.tokenizers.tokenizer import Tokenizer
 
 # `ModelProto.SentencePiece.Type` values.
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -114,7 +114,7 @@ class _EagerFunctions:
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class SentencePieceTokenizer(keras.layers.Layer):
+class SentencePieceTokenizer(Tokenizer):
     """SentencePiece ids, in the graph, for GPT models and data pipelines.
 
     Runs tf-text's SentencePiece ops (tf.data, `tf.function`, exported
@@ -221,8 +221,8 @@ class SentencePieceTokenizer(keras.layers.Layer):
 
     @property
     def vocabulary_size(self):
-        """The number of pieces (callable too: `vocabulary_size()`)."""
-        return _CallableInt(len(self._pieces))
+        """The number of pieces."""
+        return len(self._pieces)
 
     def get_vocabulary(self):
         """The pieces by id ("▁" marks a space, "<0x41>" a byte)."""
@@ -283,14 +283,6 @@ class SentencePieceTokenizer(keras.layers.Layer):
     def _tokenize(self, text):
         return self._processor().tokenize(check_utf8(text))
 
-    def __call__(self, text, **kwargs):
-        if not isinstance(text, keras.KerasTensor):
-            text = tf.convert_to_tensor(text)
-        return super().__call__(text, **kwargs)
-
-    def call(self, text):
-        return self.tokenize(text)
-
     def detokenize(self, ids):
         """Ids (ragged, dense, or one sequence) to strings, as
         `SentencePieceProcessor.decode`: control pieces ("<pad>", "</s>")
@@ -337,11 +329,6 @@ class SentencePieceTokenizer(keras.layers.Layer):
         with tf.control_dependencies([check]):
             ids = tf.cast(ids, tf.int32)
         return self._processor().detokenize(ids)
-
-    def compute_output_spec(self, text):
-        return keras.KerasTensor(
-            tuple(text.shape) + (None,), dtype="int32", ragged=True
-        )
 
     def get_config(self):
         config = super().get_config()

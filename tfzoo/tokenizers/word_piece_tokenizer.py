@@ -11,6 +11,7 @@ from tfzoo.tokenizers.bert_basic_tokenizer import (
     bert_basic_tokenize_with_offsets,
 )
 from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
+from tfzoo.tokenizers.tokenizer import Tokenizer
 
 BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -60,7 +61,7 @@ def check_utf8(text):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class WordPieceTokenizer(keras.layers.Layer):
+class WordPieceTokenizer(Tokenizer):
     """Splits text into WordPiece ids exactly as BERT's tokenizer does.
 
     Runs in the graph (tf.data, `tf.function`, exported SavedModels) with
@@ -133,7 +134,9 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     # ------------------------------------------------------------ lookup --
 
+    @property
     def vocabulary_size(self):
+        """The number of ids."""
         return len(self.vocabulary)
 
     def get_vocabulary(self):
@@ -223,14 +226,6 @@ class WordPieceTokenizer(keras.layers.Layer):
 
         return regroup(pieces), regroup(starts), regroup(ends)
 
-    def __call__(self, text, **kwargs):
-        if not isinstance(text, keras.KerasTensor):
-            text = tf.convert_to_tensor(text)
-        return super().__call__(text, **kwargs)
-
-    def call(self, text):
-        return self.tokenize(text)
-
     def detokenize(self, ids):
         """Ids (dense or ragged) to strings; `##` pieces join their word."""
         if not isinstance(ids, tf.RaggedTensor):
@@ -240,11 +235,6 @@ class WordPieceTokenizer(keras.layers.Layer):
         tokens = tf.ragged.boolean_mask(tokens, keep)
         text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
         return tf.strings.regex_replace(text, " ##", "")
-
-    def compute_output_spec(self, text):
-        return keras.KerasTensor(
-            tuple(text.shape) + (None,), dtype="int32", ragged=True
-        )
 
     def get_config(self):
         config = super().get_config()
