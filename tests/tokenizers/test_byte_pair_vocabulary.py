@@ -76,6 +76,42 @@ def test_special_tokens_first_and_never_merged():
     assert ids[0] == 0 and ids[-1] == 2
 
 
+def test_roberta_vocabulary_trained_with_its_special_tokens(tmp_path):
+    # The README's RoBERTa example: the special tokens trained into the
+    # vocabulary (at RoBERTa's ids 0-3, and <mask> too), then a RoBERTa
+    # tokenizer on the files, with the ids of transformers' own.
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    vocabulary, _ = train_byte_pair_vocabulary(
+        sample_path("pretrain_corpus.txt"), 600, special_tokens=specials,
+        output_dir=str(tmp_path),
+    )
+    assert list(vocabulary)[:5] == specials
+    files = str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")
+    ours = BytePairTokenizer(*files, add_prefix_space=True,
+                             special_tokens=specials,
+                             lstrip_tokens=["<mask>"])
+    reference = transformers.RobertaTokenizer(*files, add_prefix_space=True)
+    reference.add_special_tokens(
+        {"mask_token": transformers.AddedToken("<mask>", lstrip=True)}
+    )
+    texts = ["<s>The river <mask> south.</s>", "a</s></s>b<pad>",
+             "Shepherds <mask>  <mask>x <unk>"]
+    assert ours(texts).to_list() == [
+        reference(t, add_special_tokens=False)["input_ids"] for t in texts
+    ]
+    ids = ours(texts[0]).numpy().tolist()
+    assert ids[0] == 0 and ids[-1] == 2 and 4 in ids
+    # A vocabulary trained without them (the default: <|endoftext|>
+    # only) cannot serve RoBERTa, and says so.
+    plain = tmp_path / "plain"
+    train_byte_pair_vocabulary(sample_path("pretrain_corpus.txt"), 600,
+                               output_dir=str(plain))
+    with pytest.raises(ValueError, match=r"\['<s>', '<pad>', '</s>', "
+                       r"'<unk>', '<mask>'\] are not in the vocabulary"):
+        BytePairTokenizer(str(plain / "vocab.json"),
+                          str(plain / "merges.txt"), special_tokens=specials)
+
+
 def test_stops_when_no_pair_repeats():
     vocabulary, merges = train_byte_pair_vocabulary(["abcabc xyz"], 5000)
     assert merges == ["a b", "ab c"]  # "abc abc" occurs once
