@@ -16,17 +16,22 @@ from tfzoo.convert import load_weights, read_config
 from tfzoo.convert.hf_config import backbone_kwargs
 from tfzoo.models import BertBackbone
 
-directory = sys.argv[1]
-config = read_config(directory)
-backbone = BertBackbone(**backbone_kwargs(config))
-tracemalloc.start(8)
-load_weights(backbone, directory, config, progress=False)
-_, peak = tracemalloc.get_traced_memory()
-held = tracemalloc.take_snapshot().statistics("traceback")[:5]
-tracemalloc.stop()
-print(json.dumps({
-    "peak": peak,
-    "threads": [thread.name for thread in threading.enumerate()],
-    "held": [f"{stat.size} bytes at {stat.traceback.format()[-1].strip()}"
-             for stat in held],
-}))
+
+def main(directory):
+    config = read_config(directory)
+    backbone = BertBackbone(**backbone_kwargs(config))
+    tracemalloc.start(8)
+    load_weights(backbone, directory, config, progress=False)
+    _, peak = tracemalloc.get_traced_memory()
+    held = tracemalloc.take_snapshot().statistics("traceback")[:5]
+    tracemalloc.stop()
+    print(json.dumps({
+        "peak": peak,
+        "threads": [thread.name for thread in threading.enumerate()],
+        "held": [f"{stat.size} bytes at {stat.traceback.format()[-1].strip()}"
+                 for stat in held],
+    }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
