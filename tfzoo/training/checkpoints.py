@@ -572,14 +572,15 @@ def _saved_positions(path, group, saved, variables):
         entry[1:] for entry in _manifest(variables)
     ]:
         return list(range(len(saved)))
-    by_path = {entry[0]: index for index, entry in enumerate(saved)
+    by_path = {_path_key(group, entry[0]): index
+               for index, entry in enumerate(saved)
                if not _is_seed_state(entry[0])}
     seeds = [index for index, entry in enumerate(saved)
              if _is_seed_state(entry[0])]
     positions = []
     for variable in variables:
         index = (seeds.pop(0) if _is_seed_state(variable.path) and seeds
-                 else by_path.pop(variable.path, None))
+                 else by_path.pop(_path_key(group, variable.path), None))
         if index is None or not _same_size(saved[index], variable):
             positions = None
             break
@@ -587,6 +588,13 @@ def _saved_positions(path, group, saved, variables):
     if positions is None or by_path or seeds:
         _check_variables(path, group, saved, variables)  # raises
     return positions
+
+
+def _path_key(group, path):
+    """A variable's path without what differs between processes: an
+    optimizer's variables start with its name, which Keras numbers
+    (`adam_w_3/...`) by how many optimizers the process made before."""
+    return path.split("/", 1)[-1] if group == "optimizer" else path
 
 
 def _is_seed_state(path):
