@@ -238,29 +238,26 @@ class Attention(keras.layers.Layer):
             )
         else:
             query = self._project(inputs, slice(0, self._query_width))
-            if not reads_cache:
-                key, value = tf.split(
-                    self._project(context, slice(self._query_width, None)),
-                    2, axis=-1,
-                )
         query = tf.reshape(query, [batch, length, self.num_heads,
                                    self.head_dim])
         start = 0 if cache_index is None else cache_index
         if reads_cache:
             key, value = cache
         else:
-            key_length = length if self_attention else tf.shape(context)[1]
-            if self.rotary:
-                shape = [batch, length, self.num_key_value_heads,
-                         self.head_dim]
-                query = self.rotary_embedding(query, start_index=start)
-                key = tf.reshape(
-                    self.rotary_embedding(tf.reshape(key, shape),
-                                          start_index=start),
-                    [-1, self._key_width],
-                )
-            key = self._heads_first(key, batch, key_length)
-            value = self._heads_first(value, batch, key_length)
+            if not self_attention:
+                key, value = self.project_context(context)
+            else:
+                if self.rotary:
+                    shape = [batch, length, self.num_key_value_heads,
+                             self.head_dim]
+                    query = self.rotary_embedding(query, start_index=start)
+                    key = tf.reshape(
+                        self.rotary_embedding(tf.reshape(key, shape),
+                                              start_index=start),
+                        [-1, self._key_width],
+                    )
+                key = self._heads_first(key, batch, length)
+                value = self._heads_first(value, batch, length)
             if cache is not None:
                 key = write_at_position(cache[0], key, cache_index, axis=2)
                 value = write_at_position(cache[1], value, cache_index, axis=2)
