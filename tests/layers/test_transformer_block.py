@@ -468,3 +468,62 @@ def test_heads_must_divide_hidden():
     with pytest.raises(ValueError, match=message):
         check_heads_divide_hidden(32, 3)
     check_heads_divide_hidden(32, 4)  # divides: no error
+
+
+# ------------------------------------------------- T5's block options --
+
+T5_DECODER = {"num_heads": 3, "intermediate_dim": 40, "causal": True,
+              "cross_attention": True, "normalize_first": True,
+              "normalization": "rms_norm", "feed_forward": "mlp",
+              "activation": "relu", "score_scale": 1.0, "use_bias": False,
+              "layer_norm_epsilon": 1e-6, "head_dim": 8}
+
+
+def test_head_dim_both_ways():
+    # Default: hidden // heads. Given: any width, even when heads do not
+    # divide the hidden size (T5 v1.1 small: 6 heads of 64 on 512).
+    default = TransformerBlock(**GPT2)
+    default(sequence())
+    assert default.attention.head_dim == HIDDEN // HEADS
+    assert default.get_config()["head_dim"] is None
+    wide = TransformerBlock(**dict(GPT2, num_heads=3, head_dim=16))
+    assert wide(sequence()).shape == (BATCH, LENGTH, HIDDEN)
+    assert wide.attention.head_dim == 16
+    assert wide.attention.qkv_kernel.shape == (HIDDEN, 3 * 3 * 16)
+    assert wide.attention.output_kernel.shape == (3 * 16, HIDDEN)
+    assert TransformerBlock.from_config(wide.get_config()).head_dim == 16
+    with pytest.raises(ValueError, match="head_dim must be positive"):
+        TransformerBlock(2, 8, head_dim=0)
+
+
+@pytest.mark.parametrize("feed_forward, activation",
+                         [("mlp", "relu"), ("gated", "gelu_approximate")],
+                         ids=["t5", "t5_v1_1"])
+def test_t5_block_has_no_biases_and_its_sublayers(feed_forward, activation):
+    config = dict(T5_DECODER, feed_forward=feed_forward,
+                  activation=activation)
+    run_layer_test(
+        TransformerBlock, config, args=[sequence()],
+        kwargs={"padding_mask": padding(), **context_kwargs(config)},
+        expected_output_shape=(BATCH, LENGTH, HIDDEN),
+        check_mixed_precision=False,
+    )
+    block = TransformerBlock(**config)
+    block(sequence(), **context_kwargs(config))
+    assert not [v.path for v in block.weights if "bias" in v.path]
+    assert isinstance(block.feed_forward,
+                      GatedFeedForward if feed_forward == "gated"
+                      else FeedForward)
+    assert block.feed_forward.activation.__name__ == activation
+
+
+def test_mlp_use_bias_both_ways():
+    with_bias = FeedForward(16)
+    with_bias(tf.zeros((1, 2, 8)))
+    without = FeedForward(16, use_bias=False, activation="relu")
+    out = without(tf.ones((1, 2, 8)))
+    assert len(with_bias.weights) == 4 and len(without.weights) == 2
+    kernel_in, kernel_out = (w.numpy() for w in without.weights)
+    expected = np.maximum(np.ones((2, 8)) @ kernel_in, 0) @ kernel_out
+    np.testing.assert_allclose(out.numpy()[0], expected, atol=1e-5)
+    assert FeedForward.from_config(without.get_config()).use_bias is False

@@ -7,6 +7,7 @@ from tfzoo.layers.feed_forward import FeedForward
 from tfzoo.layers.gated_feed_forward import GatedFeedForward
 from tfzoo.layers.masked_lm_head import MaskedLMHead
 from tfzoo.layers.position_embedding import PositionEmbedding
+from tfzoo.layers.relative_position_bias import RelativePositionBias
 from tfzoo.layers.rms_normalization import RMSNormalization
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
 from tfzoo.layers.sinusoidal_position_embedding import (

@@ -7,7 +7,8 @@ import keras
 class FeedForward(keras.layers.Layer):
     """`Dense(intermediate_dim, activation)` then `Dense(hidden)`.
 
-    The output size equals the input size.
+    The output size equals the input size. `use_bias=False` drops both
+    biases (T5).
 
     Example:
 
@@ -22,16 +23,19 @@ class FeedForward(keras.layers.Layer):
         intermediate_dim,
         activation="gelu",
         kernel_initializer="glorot_uniform",
+        use_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.intermediate_dim = intermediate_dim
         self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.intermediate = keras.layers.Dense(
             intermediate_dim,
             activation=self.activation,
             kernel_initializer=self.kernel_initializer,
+            use_bias=use_bias,
             dtype=self.dtype_policy,
             name="intermediate",
         )
@@ -41,6 +45,7 @@ class FeedForward(keras.layers.Layer):
         self.output_dense = keras.layers.Dense(
             input_shape[-1],
             kernel_initializer=self.kernel_initializer,
+            use_bias=self.use_bias,
             dtype=self.dtype_policy,
             name="output",
         )
@@ -59,6 +64,7 @@ class FeedForward(keras.layers.Layer):
             {
                 "intermediate_dim": self.intermediate_dim,
                 "activation": keras.activations.serialize(self.activation),
+                "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -72,7 +72,10 @@ class TransformerBlock(keras.layers.Layer):
             (`activation(gate(x)) * up(x)`: SwiGLU with "silu", T5 v1.1
             with "gelu_approximate").
         activation: the feed-forward activation.
-        rotary, rotary_base, score_scale, use_bias: see `Attention`.
+        rotary, rotary_base, score_scale: see `Attention`.
+        use_bias: biases on the attention and feed-forward projections.
+        head_dim: the width of each attention head (default `hidden_dim //
+            num_heads`); T5 v1.1 small has 6 heads of 64 on a hidden 512.
         dropout: on each sublayer's output; `attention_dropout` (default
             `dropout`) on the attention weights.
 
@@ -132,9 +135,12 @@ class TransformerBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-5,
         kernel_initializer="glorot_uniform",
         output_initializer=None,
+        head_dim=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if head_dim is not None and head_dim < 1:
+            raise ValueError(f"head_dim must be positive, got {head_dim}.")
         if feed_forward not in FEED_FORWARDS:
             raise ValueError(
                 f"feed_forward must be one of {FEED_FORWARDS}, got "
@@ -167,6 +173,7 @@ class TransformerBlock(keras.layers.Layer):
         self.output_initializer = keras.initializers.get(
             output_initializer or kernel_initializer
         )
+        self.head_dim = head_dim
 
     def _attention(self, head_dim, causal, rotary, name):
         return Attention(
@@ -186,8 +193,10 @@ class TransformerBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
-        check_heads_divide_hidden(hidden_dim, self.num_heads)
-        head_dim = hidden_dim // self.num_heads
+        head_dim = self.head_dim
+        if head_dim is None:
+            check_heads_divide_hidden(hidden_dim, self.num_heads)
+            head_dim = hidden_dim // self.num_heads
         policy = self.dtype_policy
         self.attention = self._attention(head_dim, self.causal, self.rotary,
                                          "attention")
@@ -201,12 +210,11 @@ class TransformerBlock(keras.layers.Layer):
         feed_forward_class = (GatedFeedForward
                               if self.feed_forward_type == "gated"
                               else FeedForward)
-        options = {"use_bias": self.use_bias} if (
-            self.feed_forward_type == "gated") else {}
         self.feed_forward = feed_forward_class(
             self.intermediate_dim, activation=get_activation(self.activation),
+            use_bias=self.use_bias,
             kernel_initializer=self.kernel_initializer, dtype=policy,
-            name="feed_forward", **options,
+            name="feed_forward",
         )
         self.feed_forward_norm = self._norm("feed_forward_norm")
         sublayers += [self.feed_forward, self.feed_forward_norm]
@@ -314,6 +322,7 @@ class TransformerBlock(keras.layers.Layer):
                 "output_initializer": keras.initializers.serialize(
                     self.output_initializer
                 ),
+                "head_dim": self.head_dim,
             }
         )
         return config
