@@ -1,8 +1,8 @@
 """Named model configurations (random initialisation), as plain data.
 
-`BertBackbone.presets` and `GPTBackbone.presets` are these dicts. They
-import nothing, so command lines can list the names (e.g. for `--help`)
-without importing TensorFlow.
+`BertBackbone.presets`, `GPTBackbone.presets` and `T5Backbone.presets` are
+these dicts. They import nothing, so command lines can list the names (e.g.
+for `--help`) without importing TensorFlow.
 """
 
 
@@ -46,4 +46,38 @@ GPT_PRESETS = {
         vocabulary_size=GPT2_VOCABULARY_SIZE, num_layers=24, num_heads=16,
         hidden_dim=1024, intermediate_dim=4096, max_sequence_length=1024,
     ),
+}
+
+T5_VOCABULARY_SIZE = 32128
+
+
+def _t5(num_layers, hidden_dim, num_heads, intermediate_dim, v1_1=False,
+        head_dim=64):
+    """T5 (ReLU MLP, tied head) or T5 v1.1 / Flan-T5 (gated GELU, untied
+    head), as Hugging Face's configs give them."""
+    return {
+        "vocabulary_size": T5_VOCABULARY_SIZE,
+        "num_layers": num_layers,
+        "num_heads": num_heads,
+        "hidden_dim": hidden_dim,
+        "intermediate_dim": intermediate_dim,
+        "head_dim": head_dim,
+        "feed_forward": "gated" if v1_1 else "mlp",
+        "activation": "gelu_approximate" if v1_1 else "relu",
+        "tie_embedding_weights": not v1_1,
+        "relative_attention_num_buckets": 32,
+        "relative_attention_max_distance": 128,
+        "dropout": 0.1,
+        "layer_norm_epsilon": 1e-6,
+    }
+
+
+T5_PRESETS = {
+    # Two layers a stack, hidden 128, 2 heads of 64: for tests and demos.
+    "t5_tiny": _t5(2, 128, 2, 512),
+    "t5_small": _t5(6, 512, 8, 2048),
+    "t5_base": _t5(12, 768, 12, 3072),
+    "t5_v1_1_small": _t5(8, 512, 6, 1024, v1_1=True),
+    "t5_v1_1_base": _t5(12, 768, 12, 2048, v1_1=True),
+    "flan_t5_small": _t5(8, 512, 6, 1024, v1_1=True),
 }

@@ -1,0 +1,5 @@
+"""The T5 family: encoder-decoder Transformers (T5, T5 v1.1, Flan-T5)."""
+
+from tfzoo.models.t5.t5_backbone import T5Backbone
+
+__all__ = ["T5Backbone"]
