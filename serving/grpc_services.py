@@ -47,6 +47,14 @@ def _grpc_errors(method):
     return wrapper
 
 
+def _require_model_spec(request):
+    """Every service's first check in TF Serving (predict_impl.cc,
+    classification_service.cc, regression_service.cc,
+    get_model_metadata_impl.cc, get_model_status_impl.cc)."""
+    if not request.HasField("model_spec"):
+        raise invalid_argument("Missing ModelSpec")
+
+
 def _response_spec(response_spec, request_spec, version, signature_name):
     response_spec.name = request_spec.name
     response_spec.version.value = version
@@ -59,11 +67,12 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_grpc_errors
     def Predict(self, request, context):
+        _require_model_spec(request)
         servable, version = self.manager.resolve(request.model_spec)
         signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
         servable.signature(signature_name)
         inputs = {
-            name: array_from_proto(proto)
+            name: array_from_proto(proto, name)
             for name, proto in request.inputs.items()
         }
         outputs = servable.predict(
@@ -79,6 +88,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def _examples_request(self, request, response):
         """(servable, signature name, serialized examples) of a Classify
         or Regress request; fills the response's model spec."""
+        _require_model_spec(request)
         servable, version = self.manager.resolve(request.model_spec)
         signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
         _response_spec(response.model_spec, request.model_spec, version,
@@ -118,6 +128,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_grpc_errors
     def GetModelMetadata(self, request, context):
+        _require_model_spec(request)
         fields = list(request.metadata_field)
         if not fields:
             raise invalid_argument(
@@ -146,6 +157,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
     @_grpc_errors
     def GetModelStatus(self, request, context):
+        _require_model_spec(request)
         spec = request.model_spec
         version = spec.version.value if spec.HasField("version") else None
         response = get_model_status_pb2.GetModelStatusResponse()

@@ -232,6 +232,9 @@ class ModelManager:
     def resolve(self, model_spec):
         """(servable, version) for a `ModelSpec`, or TF Serving's error."""
         name = model_spec.name
+        if not name:
+            # ServerCore::ServableRequestFromModelSpec.
+            raise invalid_argument("ModelSpec has no name specified.")
         model = self.models.get(name)
         choice = model_spec.WhichOneof("version_choice")
         if choice == "version_label":

@@ -21,49 +21,122 @@ back as `{"b64": ...}`.
 """
 
 import base64
+import re
 
+import grpc
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
+from serving.errors import ServingError
 from serving.errors import invalid_argument
+from serving.json_body import debug_string
+from serving.json_body import json_type
 
 
 def predict_inputs(body, signature):
-    """({input name: numpy array}, is_row_format) from a predict body."""
+    """({input name: numpy array}, is_row_format) from a predict body, with
+    the checks and messages of json_tensor.cc's FillPredictRequestFromJson
+    (every failure is INVALID_ARGUMENT)."""
     if not isinstance(body, dict):
-        raise invalid_argument("JSON Value: request body must be an object.")
-    if ("instances" in body) == ("inputs" in body):
-        raise invalid_argument(
-            "JSON Value: Not formatted correctly, expecting only one of "
-            "'inputs' or 'instances' keys exists"
-        )
-    names = sorted(signature.inputs)
+        raise invalid_argument(f"JSON Value: {debug_string(body)} Is not object")
+    tensor_infos = signature.inputs
+    if not tensor_infos:
+        raise invalid_argument("Failed to get input map for signature")
     if "instances" in body:
-        instances = body["instances"]
-        if not isinstance(instances, list) or not instances:
+        if "inputs" in body:
             raise invalid_argument(
-                "'instances' must be a non-empty JSON list"
+                f"JSON Value: {debug_string(body)} Not formatted correctly "
+                f"expecting only one of 'inputs' or 'instances' keys to exist "
             )
-        if all(_is_named(row) for row in instances):
-            columns = {}
-            for index, row in enumerate(instances):
-                if set(row) != set(instances[0]):
-                    raise invalid_argument(
-                        f"Failed to process element: {index} of 'instances' "
-                        f"list. JSON object: {row} keys differ from the "
-                        f"first element's: {sorted(instances[0])}"
-                    )
-                for name, value in row.items():
-                    columns.setdefault(name, []).append(value)
-        else:
-            columns = {_only_name(names, "instances"): instances}
-        return _converted(columns, signature), True
-    inputs = body["inputs"]
-    if _is_named(inputs):
-        columns = inputs
-    else:
-        columns = {_only_name(names, "inputs"): inputs}
-    return _converted(columns, signature), False
+        instances = body["instances"]
+        if not isinstance(instances, list):
+            raise invalid_argument(
+                f"JSON Value: {debug_string(body)} Expecting 'instances' to "
+                f"be an list/array"
+            )
+        if not instances:
+            raise invalid_argument(
+                f"JSON Value: {debug_string(body)} No values in 'instances' "
+                f"array"
+            )
+        return _from_instances(instances, tensor_infos), True
+    if "inputs" in body:
+        return _from_inputs(body["inputs"], tensor_infos), False
+    raise invalid_argument("Missing 'inputs' or 'instances' key")
+
+
+def _is_b64(value):
+    """A `{"b64": "..."}` object (json_tensor.cc's IsValBase64Object)."""
+    return (isinstance(value, dict) and len(value) == 1
+            and isinstance(value.get("b64"), str))
+
+
+def _is_named(value):
+    return isinstance(value, dict) and not _is_b64(value)
+
+
+def _from_instances(instances, tensor_infos):
+    names = sorted(tensor_infos)
+    if not isinstance(instances[0], dict) and len(names) > 1:
+        raise invalid_argument(
+            "instances is a plain list, but expecting list of objects as "
+            "multiple input tensors required as per tensorinfo_map"
+        )
+    if not _is_named(instances[0]):
+        for index, row in enumerate(instances):
+            if _is_named(row):
+                raise invalid_argument(
+                    f"Expecting value/list but got object at item {index} "
+                    f"of input list"
+                )
+        name = names[0]
+        return {name: _tensor(name, instances, tensor_infos[name].dtype,
+                              batched=True)}
+    columns = {name: [] for name in names}
+    for index, row in enumerate(instances):
+        if not _is_named(row):
+            raise invalid_argument(
+                f"Expecting object but got list at item {index} of input list"
+            )
+        for key in row:
+            if key not in tensor_infos:
+                raise invalid_argument(
+                    f"Failed to process element: {index} key: {key} of "
+                    f"'instances' list. Error: INVALID_ARGUMENT: JSON object: "
+                    f"does not have named input: {key}"
+                )
+        if set(row) != set(names):
+            raise invalid_argument(
+                f"Failed to process element: {index} of 'instances' list. "
+                f"JSON object: {debug_string(row)} keys must be equal to: "
+                f"{','.join(names)}"
+            )
+        for name in names:
+            columns[name].append(row[name])
+    return {
+        name: _tensor(name, column, tensor_infos[name].dtype, batched=True)
+        for name, column in columns.items()
+    }
+
+
+def _from_inputs(value, tensor_infos):
+    names = sorted(tensor_infos)
+    if not _is_named(value):
+        if len(names) > 1:
+            raise invalid_argument(
+                "inputs is a plain value/list, but expecting an object as "
+                "multiple input tensors required as per tensorinfo_map"
+            )
+        return {names[0]: _tensor(names[0], value, tensor_infos[names[0]].dtype)}
+    inputs = {}
+    for name in names:  # Keys that are not inputs are ignored, as in TF Serving.
+        if name not in value:
+            raise invalid_argument(
+                f"Missing named input: {name} in 'inputs' object."
+            )
+        inputs[name] = _tensor(name, value[name], tensor_infos[name].dtype)
+    return inputs
 
 
 def predict_response(outputs, row_format):
@@ -93,28 +166,95 @@ def predict_response(outputs, row_format):
 
 
 def serialized_examples_from_json(body):
-    """Serialized `tf.Example`s of a classify or regress body."""
+    """Serialized `tf.Example`s of a classify or regress body, checked as
+    json_tensor.cc's FillClassifyRegressRequestFromJson checks them."""
     if not isinstance(body, dict):
-        raise invalid_argument("JSON Value: request body must be an object.")
-    examples = body.get("examples")
-    if not isinstance(examples, list) or not examples:
-        raise invalid_argument("'examples' must be a non-empty JSON list")
-    context = body.get("context", {})
-    if not isinstance(context, dict):
-        raise invalid_argument("'context' must be a JSON object")
+        raise invalid_argument(f"JSON Value: {debug_string(body)} Is not object")
+    signature_name = body.get("signature_name", "")
+    if not isinstance(signature_name, str):
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} not formatted correctly. "
+            f"'signature_name' key must be a string value."
+        )
+    context = b""
+    if "context" in body:
+        context = _example(body["context"]).SerializeToString()
+    if "examples" not in body:
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} When method is classify, key "
+            f"'examples' is expected and was not found"
+        )
+    examples = body["examples"]
+    if not isinstance(examples, list):
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} Expecting 'examples' value to "
+            f"be an list/array"
+        )
+    if not examples:
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} 'examples' value is an empty "
+            f"array"
+        )
     serialized = np.empty(len(examples), dtype=object)
-    for index, example in enumerate(examples):
-        if not isinstance(example, dict):
-            raise invalid_argument(
-                f"Failed to process element: {index} of 'examples' list: "
-                f"each example must be a JSON object of features"
-            )
-        features = {**context, **example}
-        proto = tf.train.Example()
-        for name, value in features.items():
-            _set_feature(proto.features.feature[name], name, value)
-        serialized[index] = proto.SerializeToString()
+    for index, value in enumerate(examples):
+        # Context first, then the example, as util.cc's
+        # InputToSerializedExampleTensor joins them.
+        serialized[index] = context + _example(value).SerializeToString()
     return serialized
+
+
+def _example(value):
+    """A `tf.Example` of a JSON object of features (MakeExampleFromJsonObject)."""
+    if not isinstance(value, dict):
+        raise invalid_argument(
+            f"Example must be JSON object but got JSON {json_type(value)}"
+        )
+    example = tf.train.Example()
+    for name, content in value.items():
+        feature = example.features.feature[name]
+        for item in content if isinstance(content, list) else [content]:
+            _add_to_feature(feature, name, item)
+    return example
+
+
+def _add_to_feature(feature, name, value):
+    """AddValueToFeature: the first value fixes the feature's kind."""
+    kind = feature.WhichOneof("kind")
+
+    def expect(wanted):
+        if kind is not None and kind != wanted:
+            raise invalid_argument(
+                f"Unexpected element type in feature: {name} expecting "
+                f"type: {kind.split('_')[0]}"
+            )
+
+    if value is None or isinstance(value, list) or (
+        isinstance(value, dict) and not _is_b64(value)
+    ):
+        raise invalid_argument(
+            f"Feature: {name} has element with unexpected JSON type: "
+            f"{json_type(value)}"
+        )
+    if isinstance(value, bool):
+        expect("int64_list")
+        feature.int64_list.value.append(int(value))
+    elif isinstance(value, dict):
+        expect("bytes_list")
+        feature.bytes_list.value.append(_b64_decode(value["b64"]))
+    elif isinstance(value, str):
+        expect("bytes_list")
+        feature.bytes_list.value.append(_utf8_bytes(value))
+    elif isinstance(value, float) or value < INT64_MIN or value >= UINT64_END:
+        expect("float_list")  # RapidJSON holds these as doubles.
+        feature.float_list.value.append(_as_float32(value))
+    else:
+        expect("int64_list")
+        if value > INT64_MAX:
+            raise invalid_argument(
+                f"Feature: {name} has uint64_t element. Only int64_t is "
+                f"supported."
+            )
+        feature.int64_list.value.append(value)
 
 
 def classify_response(classes, scores, count):
@@ -134,101 +274,141 @@ def classify_response(classes, scores, count):
     return {"results": result}
 
 
-def _set_feature(feature, name, value):
-    values = value if isinstance(value, list) else [value]
-    if all(isinstance(item, bool) or isinstance(item, int) for item in values):
-        feature.int64_list.value.extend(int(item) for item in values)
-    elif all(isinstance(item, (int, float)) for item in values):
-        feature.float_list.value.extend(float(item) for item in values)
-    elif all(isinstance(item, (str, dict)) for item in values):
-        feature.bytes_list.value.extend(_bytes(item, name) for item in values)
-    else:
-        raise invalid_argument(
-            f"Feature {name!r}: values must all be numbers or all be "
-            f"strings, got {value!r}"
+# dtype enum -> (numpy dtype, check of one JSON value, TF's type name), as
+# json_tensor.cc's AddValueToTensor accepts values for each dtype.
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_in(low, end):
+    return lambda value: (isinstance(value, int) and not isinstance(value, bool)
+                          and low <= value < end)
+
+
+INT64_MIN, INT64_MAX, UINT64_END = -(1 << 63), (1 << 63) - 1, 1 << 64
+_INT32 = _int_in(-(1 << 31), 1 << 31)
+_LEAF_CHECKS = {
+    types_pb2.DT_FLOAT: (np.float32, _number, "float"),
+    types_pb2.DT_DOUBLE: (np.float64, _number, "double"),
+    types_pb2.DT_INT32: (np.int32, _INT32, "int32"),
+    types_pb2.DT_INT16: (np.int16, _INT32, "int16"),
+    types_pb2.DT_INT8: (np.int8, _INT32, "int8"),
+    types_pb2.DT_UINT8: (np.uint8, _INT32, "uint8"),
+    types_pb2.DT_INT64: (np.int64, _int_in(INT64_MIN, INT64_MAX + 1), "int64"),
+    types_pb2.DT_UINT32: (np.uint32, _int_in(0, 1 << 32), "uint32"),
+    types_pb2.DT_UINT64: (np.uint64, _int_in(0, UINT64_END), "uint64"),
+    types_pb2.DT_BOOL: (np.bool_, lambda value: isinstance(value, bool), "bool"),
+    types_pb2.DT_STRING: (object, lambda value: isinstance(value, str), "string"),
+}
+
+
+def _tensor(name, value, dtype, batched=False):
+    """The numpy array of one JSON input value for signature input `name`,
+    checked as json_tensor.cc's GetDenseTensorShape / FillTensorProto do:
+    the first element of each list fixes the shape, every list must match
+    it, values sit only at the innermost level, and each value must have
+    the input's type (a JSON number with a fraction is not an int32, a bool
+    is not a number). `batched`: `value` is the list of instances."""
+    if dtype not in _LEAF_CHECKS:
+        raise ServingError(
+            grpc.StatusCode.UNIMPLEMENTED,
+            f"Conversion of JSON Value: {debug_string(value)} to type: "
+            f"{types_pb2.DataType.Name(dtype)}",
         )
-
-
-def _is_named(value):
-    return isinstance(value, dict) and set(value) != {"b64"}
-
-
-def _only_name(names, key):
-    if len(names) != 1:
-        raise invalid_argument(
-            f"'{key}' is a plain list, but expecting list of objects as "
-            f"multiple input tensors required as per tensorinfo_map: "
-            f"{{{','.join(names)}}}"
-        )
-    return names[0]
-
-
-def _converted(columns, signature):
-    inputs = {}
-    for name, value in columns.items():
-        if name not in signature.inputs:
-            # Left for the servable's check, which names extra and missing.
-            inputs[name] = np.asarray([])
-            continue
-        dtype = tf.dtypes.as_dtype(signature.inputs[name].dtype)
-        inputs[name] = _array(name, value, dtype)
-    return inputs
-
-
-def _array(name, value, dtype):
-    try:
-        if dtype == tf.string:
-            array = np.array(_map_strings(value, name), dtype=object)
-            shape = _shape(value)
-            if array.shape != shape:
-                array = np.empty(shape, dtype=object)
-                array[...] = _map_strings(value, name)
-            return array
-        array = np.array(value)
-        if array.dtype.kind in "OUS":
-            raise ValueError("not all numbers, or rows of unequal length")
-        return array.astype(dtype.as_numpy_dtype)
-    except (ValueError, TypeError) as error:
-        raise invalid_argument(
-            f"Input {name!r}: cannot convert JSON value to a "
-            f"{dtype.name} tensor: {error}"
-        ) from None
-
-
-def _shape(value):
+    numpy_dtype, accepts, type_name = _LEAF_CHECKS[dtype]
     shape = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value:
+    probe = value
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        if not probe:
             break
-        lengths = {len(item) if isinstance(item, list) else -1
-                   for item in value}
-        if len(lengths) != 1:
-            raise ValueError("rows of unequal length")
-        value = value[0]
-    return tuple(shape)
+        probe = probe[0]
+    rank = len(shape)
+    leaves = []
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, list):
+            if level >= rank:
+                raise _element_error(batched, item, invalid_argument(
+                    f"Encountered list at unexpected level: {level} "
+                    f"expected < {rank}"))
+            if len(item) != shape[level]:
+                raise _element_error(batched, item, invalid_argument(
+                    f"Encountered list at unexpected size: {len(item)} at "
+                    f"level: {level} expected size: {shape[level]}"))
+            stack.extend((child, level + 1) for child in reversed(item))
+            continue
+        if level != rank:
+            raise _element_error(batched, item, invalid_argument(
+                f"JSON Value: {debug_string(item)} found at incorrect level: "
+                f"{level + 1} in the JSON DOM. Expected at level: {rank}"))
+        if dtype == types_pb2.DT_STRING and isinstance(item, dict):
+            if not _is_b64(item):
+                raise _element_error(batched, item, invalid_argument(
+                    f"JSON Value: {debug_string(item)} not formatted "
+                    f"correctly for base64 data"))
+            leaves.append(_b64_decode(item["b64"]))
+            continue
+        if not accepts(item):
+            raise _element_error(batched, item, invalid_argument(
+                f"JSON Value: {debug_string(item)} Type: {json_type(item)} is "
+                f"not of expected type: {type_name}"))
+        leaves.append(_utf8_bytes(item) if dtype == types_pb2.DT_STRING
+                      else item)
+    if len(shape) > MAX_DIMS:
+        raise invalid_argument(
+            f"tensor parsing error: {name}: shape has {len(shape)} "
+            f"dimensions, more than {MAX_DIMS}"
+        )
+    if numpy_dtype is object:
+        array = np.empty(len(leaves), dtype=object)
+        array[:] = leaves
+    elif dtype == types_pb2.DT_FLOAT:
+        with np.errstate(over="ignore"):
+            array = np.array(leaves, dtype=np.float64).astype(np.float32)
+    elif numpy_dtype in (np.int16, np.int8, np.uint8):
+        # TF Serving stores these in int_val and narrows them (wrapping).
+        array = np.array(leaves, dtype=np.int64).astype(numpy_dtype)
+    else:
+        array = np.array(leaves, dtype=numpy_dtype)
+    return array.reshape(shape)
 
 
-def _map_strings(value, name):
-    if isinstance(value, list):
-        return [_map_strings(item, name) for item in value]
-    return _bytes(value, name)
+# TensorShape's limit (kMaxDims in tensor_shape.h): a deeper JSON value is
+# a shape TF Serving's Tensor::FromProto refuses ("tensor parsing error").
+MAX_DIMS = 254
 
 
-def _bytes(value, name):
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            return base64.b64decode(value["b64"], validate=True)
-        except (ValueError, TypeError):
-            raise invalid_argument(
-                f"Input {name!r}: 'b64' value is not valid base64"
-            ) from None
-    raise invalid_argument(
-        f"Input {name!r}: expected a string or {{\"b64\": ...}}, got "
-        f"{value!r}"
+def _element_error(batched, item, error):
+    if not batched:
+        return error
+    return invalid_argument(
+        f"Failed to process element of 'instances' list. Error: {error}"
     )
+
+
+def _as_float32(value):
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
+
+
+def _utf8_bytes(text):
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _b64_decode(text):
+    """absl::Base64Unescape's input: standard alphabet, padding optional."""
+    data = _utf8_bytes(text)
+    if re.fullmatch(rb"[A-Za-z0-9+/]*={0,2}", data) is None or (
+        len(data.rstrip(b"=")) % 4 == 1
+    ):
+        raise invalid_argument("Unable to base64 decode")
+    stripped = data.rstrip(b"=")
+    try:
+        return base64.b64decode(stripped + b"=" * (-len(stripped) % 4))
+    except (ValueError, TypeError):
+        raise invalid_argument("Unable to base64 decode") from None
 
 
 def _to_json(name, value):

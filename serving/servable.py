@@ -5,7 +5,8 @@ by name and returns numpy outputs by name, with TF Serving's checks and
 messages: an unknown signature is FAILED_PRECONDITION; missing or extra
 inputs, a wrong dtype or a bad shape are INVALID_ARGUMENT. `classify` and
 `regress` run `tensorflow/serving/classify` and `.../regress` signatures
-on serialized `tf.Example`s.
+on serialized `tf.Example`s (an unknown or wrong signature there is
+INVALID_ARGUMENT, as in classifier.cc and regressor.cc).
 
 A signature that needs XLA (it calls a `tf.function(jit_compile=True)`)
 runs only when `xla_compilation_enabled`; otherwise it is INTERNAL "XLA
@@ -146,9 +147,15 @@ class Servable:
         return np.reshape(outputs["outputs"], [len(serialized_examples)])
 
     def _example_signature(self, signature_name, method, kind):
-        name, signature = self.signature(signature_name)
+        # classifier.cc / regressor.cc: both errors are INVALID_ARGUMENT.
+        name = signature_name or DEFAULT_SIGNATURE
+        if name not in self.signature_defs or name not in self._functions:
+            raise invalid_argument(
+                f"No signature was found with the name: {name}"
+            )
+        signature = self.signature_defs[name]
         if signature.method_name != method:
-            raise failed_precondition(
+            raise invalid_argument(
                 f"Expected {kind} signature method_name to be {method}. "
                 f"Was: {signature.method_name}"
             )

@@ -39,63 +39,93 @@ _VALUE_FIELDS = {
 }
 
 
-def array_from_proto(proto):
-    """The numpy array a `TensorProto` describes; INVALID_ARGUMENT if bad."""
+def array_from_proto(proto, name="tensor"):
+    """The numpy array a `TensorProto` describes, read as TF's
+    `Tensor::FromProto` reads it (fewer values than the shape holds: the
+    last one repeats; more: the rest are ignored; none: zeros or empty
+    strings). INVALID_ARGUMENT "tensor parsing error" for what FromProto
+    refuses (an unknown dtype, a negative dimension, tensor_content of the
+    wrong size) and for more than MAX_ELEMENTS elements."""
     if proto.dtype not in _VALUE_FIELDS:
+        dtype_name = types_pb2.DataType.Name(proto.dtype) if (
+            proto.dtype in types_pb2.DataType.values()
+        ) else f"unknown dtype enum {proto.dtype}"
         raise invalid_argument(
-            f"tensor parsing error: unsupported dtype "
-            f"{types_pb2.DataType.Name(proto.dtype)}"
+            f"tensor parsing error: {name}: unsupported dtype {dtype_name}"
         )
-    if proto.tensor_shape.unknown_rank:
-        raise invalid_argument("tensor parsing error: shape has unknown rank")
     shape = [dim.size for dim in proto.tensor_shape.dim]
     if any(size < 0 for size in shape):
         raise invalid_argument(
-            f"tensor parsing error: negative dimension in shape {shape}"
+            f"tensor parsing error: {name}: negative dimension in shape "
+            f"{shape}"
         )
     count = int(np.prod(shape, dtype=np.float64))
     if count > MAX_ELEMENTS:
         raise invalid_argument(
-            f"tensor parsing error: shape {shape} has {count} elements, more "
-            f"than the {MAX_ELEMENTS} allowed"
+            f"tensor parsing error: {name}: shape {shape} has {count} "
+            f"elements, more than the {MAX_ELEMENTS} allowed"
         )
     field, numpy_dtype = _VALUE_FIELDS[proto.dtype]
     if proto.tensor_content:
         if proto.dtype == types_pb2.DT_STRING:
-            raise invalid_argument(
-                "tensor parsing error: string tensors cannot use tensor_content"
-            )
+            return _strings_from_content(proto.tensor_content, count,
+                                         name).reshape(shape)
         expected = count * np.dtype(numpy_dtype).itemsize
         if len(proto.tensor_content) != expected:
             raise invalid_argument(
-                f"tensor parsing error: tensor_content has "
+                f"tensor parsing error: {name}: tensor_content has "
                 f"{len(proto.tensor_content)} bytes, shape {shape} of "
                 f"{types_pb2.DataType.Name(proto.dtype)} needs {expected}"
             )
         return np.frombuffer(proto.tensor_content, numpy_dtype).reshape(shape)
     values = getattr(proto, field)
-    if len(values) > count or (len(values) == 0 and count > 0):
-        raise invalid_argument(
-            f"tensor parsing error: {len(values)} values in {field} for "
-            f"shape {shape} ({count} elements)"
-        )
     if proto.dtype == types_pb2.DT_STRING:
-        if len(values) != count:
-            raise invalid_argument(
-                f"tensor parsing error: {len(values)} strings for shape "
-                f"{shape} ({count} elements)"
-            )
+        strings = list(values[:count])
+        if strings and len(strings) < count:
+            strings += [strings[-1]] * (count - len(strings))
         array = np.empty(count, dtype=object)
-        array[:] = list(values)
+        array[:] = strings if strings else [b""] * count
         return array.reshape(shape)
     if proto.dtype == types_pb2.DT_HALF:
-        flat = np.array(values, np.uint16).view(np.float16)
+        flat = np.array(values[:count], np.uint16).view(np.float16)
     else:
-        flat = np.array(values, numpy_dtype)
+        flat = np.array(values[:count], numpy_dtype)
+    if len(flat) == 0:
+        return np.zeros(shape, numpy_dtype)
     if len(flat) < count:
-        # Like TF: the last value fills the rest.
         flat = np.concatenate([flat, np.full(count - len(flat), flat[-1])])
     return flat.reshape(shape)
+
+
+def _strings_from_content(content, count, name):
+    """A string tensor's tensor_content: `count` varint32 lengths, then the
+    bytes (TF's EncodeStringList)."""
+    lengths, position = [], 0
+    try:
+        for _ in range(count):
+            length, shift = 0, 0
+            while True:
+                byte = content[position]
+                position += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+                if shift > 28:
+                    raise IndexError
+            lengths.append(length)
+    except IndexError:
+        lengths = None
+    if lengths is None or position + sum(lengths) != len(content):
+        raise invalid_argument(
+            f"tensor parsing error: {name}: tensor_content is not an "
+            f"encoded list of {count} strings"
+        )
+    array = np.empty(count, dtype=object)
+    for index, length in enumerate(lengths):
+        array[index] = bytes(content[position:position + length])
+        position += length
+    return array
 
 
 def array_to_proto(array):

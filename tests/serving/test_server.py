@@ -185,10 +185,11 @@ REST_ERRORS = [
     ("reviews/versions/9:predict", {"instances": ["x"]}, 404,
      "Specific(reviews, 9)"),
     ("reviews:predict", {"signature_name": "nope", "instances": ["x"]}, 400,
-     'Serving signature key "nope" not found.'),
+     'Serving signature name: "nope" not found in signature def'),
     ("reviews:predict", {"inputs": {"other": ["x"]}}, 400,
-     "Missing but required: {text}"),
-    ("reviews:predict", {"instances": [1.5]}, 400, "expected a string"),
+     "Missing named input: text in 'inputs' object."),
+    ("reviews:predict", {"instances": [1.5]}, 400,
+     "is not of expected type: string"),
     ("reviews:predict", {"instances": ["x"], "inputs": ["x"]}, 400,
      "only one of 'inputs' or 'instances'"),
     ("reviews:classify", {"examples": [{"text": "x"}]}, 400,
@@ -255,15 +256,9 @@ def malformed_tensor_protos():
     huge = tf.make_tensor_proto(["a"])
     huge.tensor_shape.dim[0].size = 1 << 40
     protos.append(huge)
-    too_few = tf.make_tensor_proto(["a", "b"])
-    too_few.tensor_shape.dim[0].size = 5
-    protos.append(too_few)
     content = tf.make_tensor_proto(np.ones([2, 2], np.float32))
     content.tensor_content = content.tensor_content[:5]
     protos.append(content)
-    unknown = tf.make_tensor_proto(["a"])
-    unknown.tensor_shape.unknown_rank = True
-    protos.append(unknown)
     matrix = tf.make_tensor_proto([["a", "b"], ["c", "d"]])
     protos.append(matrix)
     scalar = tf.make_tensor_proto("a")
@@ -294,10 +289,25 @@ def test_fuzzed_requests_leave_the_server_serving(served_classifier, stub):
     garbage = requests.get(
         f"{served_classifier.server.rest_url}/v2/whatever", timeout=60
     )
-    assert garbage.status_code == 400
+    assert garbage.status_code == 404  # outside /v1/, as in TF Serving
     assert served_classifier.server.process.poll() is None
     response = stub.Predict(predict_request(TEXTS), timeout=60)
     assert len(response.outputs["label_ids"].int_val) == len(TEXTS)
+
+
+def test_tensor_protos_tf_accepts_are_served(stub):
+    """What TF's Tensor::FromProto accepts (checked with tf.io.parse_tensor):
+    fewer values than the shape (the last repeats), unknown_rank."""
+    too_few = tf.make_tensor_proto(["a", "b"])
+    too_few.tensor_shape.dim[0].size = 5
+    unknown = tf.make_tensor_proto(["a"])
+    unknown.tensor_shape.unknown_rank = True
+    for proto, size in ((too_few, 5), (unknown, 1)):
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "reviews"
+        request.inputs["text"].CopyFrom(proto)
+        outputs = stub.Predict(request, timeout=60).outputs
+        assert len(outputs["label_ids"].int_val) == size
 
 
 def test_an_empty_batch_gets_empty_outputs(stub):
