@@ -6,6 +6,7 @@ with the stubs from `tensorflow_serving.apis`. Every error reaches the
 client as a gRPC status; nothing a request holds can crash the server.
 """
 
+import contextlib
 import functools
 import logging
 
@@ -68,7 +69,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     @_grpc_errors
     def Predict(self, request, context):
         _require_model_spec(request)
-        servable, version = self.manager.resolve(request.model_spec)
+        with self.manager.serving(request.model_spec) as (servable, version):
+            return self._predict(request, servable, version)
+
+    def _predict(self, request, servable, version):
         signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
         servable.signature(signature_name)
         inputs = {
@@ -85,23 +89,25 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             response.outputs[name].CopyFrom(array_to_proto(value))
         return response
 
+    @contextlib.contextmanager
     def _examples_request(self, request, response):
         """(servable, signature name, serialized examples) of a Classify
         or Regress request; fills the response's model spec."""
         _require_model_spec(request)
-        servable, version = self.manager.resolve(request.model_spec)
-        signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        _response_spec(response.model_spec, request.model_spec, version,
-                       signature_name)
-        return servable, signature_name, serialized_examples(request.input)
+        with self.manager.serving(request.model_spec) as (servable, version):
+            signature_name = (request.model_spec.signature_name
+                              or DEFAULT_SIGNATURE)
+            _response_spec(response.model_spec, request.model_spec, version,
+                           signature_name)
+            yield servable, signature_name, serialized_examples(request.input)
 
     @_grpc_errors
     def Classify(self, request, context):
         response = classification_pb2.ClassificationResponse()
-        servable, signature_name, examples = self._examples_request(
-            request, response
-        )
-        classes, scores = servable.classify(signature_name, examples)
+        with self._examples_request(request, response) as (
+            servable, signature_name, examples
+        ):
+            classes, scores = servable.classify(signature_name, examples)
         for index in range(len(examples)):
             result = response.result.classifications.add()
             width = (classes if classes is not None else scores).shape[1]
@@ -118,10 +124,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     @_grpc_errors
     def Regress(self, request, context):
         response = regression_pb2.RegressionResponse()
-        servable, signature_name, examples = self._examples_request(
-            request, response
-        )
-        values = servable.regress(signature_name, examples)
+        with self._examples_request(request, response) as (
+            servable, signature_name, examples
+        ):
+            values = servable.regress(signature_name, examples)
         for value in values:
             response.result.regressions.add(value=float(value))
         return response

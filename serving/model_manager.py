@@ -11,6 +11,7 @@ loaded versions serving. Directories that are not plain numbers, such as
 an exporter's temporary directories, are ignored.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -229,8 +230,19 @@ class ModelManager:
         for model in list(self.models.values()):
             model.unload_all()
 
-    def resolve(self, model_spec):
-        """(servable, version) for a `ModelSpec`, or TF Serving's error."""
+    @contextlib.contextmanager
+    def serving(self, model_spec):
+        """`with manager.serving(spec) as (servable, version):` runs a
+        request on a version that stays loaded until the block ends."""
+        servable, version = self.resolve(model_spec, acquire=True)
+        try:
+            yield servable, version
+        finally:
+            servable.release()
+
+    def resolve(self, model_spec, acquire=False):
+        """(servable, version) for a `ModelSpec`, or TF Serving's error;
+        `acquire`: count the request on the servable (see `serving`)."""
         name = model_spec.name
         if not name:
             # ServerCore::ServableRequestFromModelSpec.
@@ -262,6 +274,8 @@ class ModelManager:
                     version = max(available, default=None)
                 status = model.versions.get(version)
                 if status is not None and status.state == State.AVAILABLE:
+                    if acquire:
+                        status.servable.acquire()
                     return status.servable, version
         raise not_found(f"Servable not found for request: {request}")
 

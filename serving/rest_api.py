@@ -26,7 +26,7 @@ import http.server
 import json
 import logging
 import re
-import socket
+import threading
 
 import grpc
 from google.protobuf import json_format
@@ -132,13 +132,13 @@ class RestApi:
                 )
             signature_name = signature_name or DEFAULT_SIGNATURE
             if verb == "predict":
-                servable, _ = self.manager.resolve(spec)
-                return self._predict(servable, signature_name, request)
+                with self.manager.serving(spec) as (servable, _):
+                    return self._predict(servable, signature_name, request)
             # The examples are read before the model is looked up.
             examples = rest_json.serialized_examples_from_json(request)
-            servable, _ = self.manager.resolve(spec)
-            return getattr(self, "_" + verb)(servable, signature_name,
-                                             examples)
+            with self.manager.serving(spec) as (servable, _):
+                return getattr(self, "_" + verb)(servable, signature_name,
+                                                 examples)
         if not name:
             raise invalid_argument("Missing model name in request.")
         if verb == "metadata":
@@ -280,18 +280,30 @@ def make_http_server(api, host, port):
                 line = self.rfile.readline(MAX_LINE_BYTES + 1)
                 if not line:
                     return
-                self.raw_requestline = line
-                self.requestline = line.rstrip(b"\r\n").decode("latin-1")
-                self.command, self.request_version = "", "HTTP/1.1"
-                self.path = ""
+                with server.requests:
+                    server.in_flight += 1
                 try:
-                    self._serve(line)
-                except _Refused as refused:
-                    if refused.answer:
-                        self._send(refused.status, {"error": refused.message},
-                                   close=True)
-                    self.close_connection = True
+                    self._handle(line)
+                finally:
+                    with server.requests:
+                        server.in_flight -= 1
+                        server.requests.notify_all()
+                    if server.draining:
+                        self.close_connection = True
             except (OSError, ValueError):  # timeouts, resets, closed files
+                self.close_connection = True
+
+        def _handle(self, line):
+            self.raw_requestline = line
+            self.requestline = line.rstrip(b"\r\n").decode("latin-1")
+            self.command, self.request_version = "", "HTTP/1.1"
+            self.path = ""
+            try:
+                self._serve(line)
+            except _Refused as refused:
+                if refused.answer:
+                    self._send(refused.status, {"error": refused.message},
+                               close=True)
                 self.close_connection = True
 
         def _serve(self, line):
@@ -421,9 +433,33 @@ def make_http_server(api, host, port):
         def log_message(self, format, *args):
             log.debug("REST %s", format % args)
 
-    server = http.server.ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = DrainingHTTPServer((host, port), Handler)
     return server
+
+
+class DrainingHTTPServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP server that can finish its in-flight requests:
+    `drain(timeout)` stops accepting, waits for every request whose
+    request line was read to be answered, and closes the socket."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        self.requests = threading.Condition()
+        self.in_flight = 0
+        self.draining = False
+        super().__init__(address, handler)
+
+    def drain(self, timeout):
+        self.draining = True
+        self.shutdown()
+        with self.requests:
+            drained = self.requests.wait_for(lambda: self.in_flight == 0,
+                                             timeout=timeout)
+        if not drained:
+            log.warning("Stopping with %d REST requests unanswered",
+                        self.in_flight)
+        self.server_close()
 
 
 # libevent's limits are larger or absent; these keep one request bounded.

@@ -15,7 +15,9 @@ compilation disabled", as in `tensorflow_model_server` without
 """
 
 import functools
+import logging
 import os
+import threading
 
 import grpc
 import numpy as np
@@ -30,6 +32,8 @@ from serving.errors import invalid_argument
 from serving.xla_signatures import xla_signatures
 
 DEFAULT_SIGNATURE = "serving_default"
+DRAIN_SECONDS = 60
+log = logging.getLogger("serving")
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
@@ -47,6 +51,8 @@ class Servable:
         self.xla_compilation_enabled = xla_compilation_enabled
         self._model = tf.saved_model.load(path, tags=["serve"])
         self._functions = dict(self._model.signatures)
+        self._users = 0
+        self._idle = threading.Condition()
         self._batchers = {}
         if batching_parameters is not None:
             self._batchers = {
@@ -57,8 +63,28 @@ class Servable:
                 for name in self._functions
             }
 
-    def close(self):
-        """Stops the batching threads; in-flight batches finish."""
+    def acquire(self):
+        """Counts a request that will run this servable (see close)."""
+        with self._idle:
+            self._users += 1
+
+    def release(self):
+        with self._idle:
+            self._users -= 1
+            if self._users == 0:
+                self._idle.notify_all()
+
+    def close(self, drain_seconds=DRAIN_SECONDS):
+        """Stops the batching threads once the requests that acquired this
+        servable are done (waiting at most `drain_seconds`), so unloading a
+        version never fails a request already routed to it, as TF Serving's
+        servable handles keep a version alive until released."""
+        with self._idle:
+            drained = self._idle.wait_for(lambda: self._users == 0,
+                                          timeout=drain_seconds)
+        if not drained:
+            log.warning("Closing %s with %d requests still running",
+                        self.path, self._users)
         for batcher in self._batchers.values():
             batcher.close()
 

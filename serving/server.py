@@ -19,7 +19,9 @@ Signatures that call a `tf.function(jit_compile=True)` run only with
 "XLA compilation disabled", as in TF Serving (see `serving.xla_signatures`).
 
 One difference on purpose: it binds to `--bind_address` (127.0.0.1 by
-default; TF Serving binds every interface). It stops cleanly on SIGTERM.
+default; TF Serving binds every interface). On SIGTERM it stops taking
+requests, answers the ones in flight, and exits 0; a port in use fails the
+start with exit status 1 and says which port.
 """
 
 import argparse
@@ -49,6 +51,8 @@ from serving.rest_api import make_http_server  # noqa: E402
 from serving.servable import Servable  # noqa: E402
 
 log = logging.getLogger("serving")
+# On SIGTERM, in-flight requests get this long to be answered.
+DRAIN_SECONDS = 30
 
 
 def _boolean(text):
@@ -181,16 +185,30 @@ class ModelServer:
         )
         add_services(self.grpc_server, self.manager, self.manager.apply_config)
         address = f"{self.flags.bind_address}:{self.flags.port}"
-        if self.grpc_server.add_insecure_port(address) == 0:
-            raise OSError(f"Could not bind the gRPC port at {address}")
+        try:
+            bound = self.grpc_server.add_insecure_port(address)
+        except RuntimeError:  # newer grpcio raises instead of returning 0
+            bound = 0
+        if bound == 0:
+            raise OSError(
+                f"Could not bind the gRPC port {address}: it is in use (is "
+                f"another server running?) or not available"
+            )
         self.grpc_server.start()
         log.info("Running gRPC ModelServer at %s ...", address)
         if self.flags.rest_api_port:
             api = RestApi(self.manager,
                           self.flags.rest_api_timeout_in_ms / 1000)
-            self.http_server = make_http_server(
-                api, self.flags.bind_address, self.flags.rest_api_port
-            )
+            try:
+                self.http_server = make_http_server(
+                    api, self.flags.bind_address, self.flags.rest_api_port
+                )
+            except OSError as error:
+                raise OSError(
+                    f"Could not bind the REST port "
+                    f"{self.flags.bind_address}:{self.flags.rest_api_port}: "
+                    f"{error.strerror or error} (is another server running?)"
+                ) from None
             threading.Thread(
                 target=self.http_server.serve_forever, daemon=True
             ).start()
@@ -223,12 +241,16 @@ class ModelServer:
                 log.error("Model config file not applied: %s", error)
 
     def stop(self):
+        """Stops taking requests, answers the ones in flight (waiting at
+        most DRAIN_SECONDS), then unloads the models."""
         self.stopping.set()
-        if self.http_server is not None:
-            self.http_server.shutdown()
-            self.http_server.server_close()
+        grpc_stopped = None
         if self.grpc_server is not None:
-            self.grpc_server.stop(grace=5).wait()
+            grpc_stopped = self.grpc_server.stop(grace=DRAIN_SECONDS)
+        if self.http_server is not None:
+            self.http_server.drain(DRAIN_SECONDS)
+        if grpc_stopped is not None:
+            grpc_stopped.wait()
         self.manager.unload_all()
 
 
