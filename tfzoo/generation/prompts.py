@@ -31,10 +31,15 @@ class PromptBatch:
         return int(self.lengths.max())
 
     @classmethod
-    def from_inputs(cls, inputs, tokenizer, vocabulary_size):
+    def from_inputs(cls, inputs, tokenizer, vocabulary_size,
+                    text_end_id=None):
+        """`text_end_id`, if given, ends every tokenized text (an
+        encoder-decoder's source: "" becomes just that id)."""
         form, token_ids, texts = _token_id_lists(inputs, tokenizer)
         if not token_ids:
             raise ValueError("generate() got no prompts.")
+        if text_end_id is not None and texts is not None:
+            token_ids = [ids + [int(text_end_id)] for ids in token_ids]
         begin = getattr(tokenizer, "end_of_text_id", None)
         for index, ids in enumerate(token_ids):
             if not ids:
@@ -83,6 +88,30 @@ class PromptBatch:
                 "token_ids": np.where(mask, token_ids[:, :width], 0),
                 "padding_mask": mask.astype("int32"),
             }
+        return rows
+
+
+    def target_outputs(self, token_ids, lengths, tokenizer, start=1):
+        """An encoder-decoder's generated targets in the input's form:
+        each row's tokens from `start` (after the decoder's start token)
+        to its length; text when the sources were text."""
+        rows = [list(map(int, ids[start:length]))
+                for ids, length in zip(token_ids, lengths)]
+        if self.form in ("string", "strings"):
+            ids = tf.ragged.constant(rows, tf.int32, ragged_rank=1)
+            texts = [text.decode("utf-8")
+                     for text in tokenizer.detokenize(ids).numpy()]
+            return texts[0] if self.form == "string" else texts
+        if self.form == "ids":
+            return rows[0]
+        if self.form == "dict":
+            width = max(1, max(len(row) for row in rows))
+            padded = np.zeros((len(rows), width), "int32")
+            mask = np.zeros((len(rows), width), "int32")
+            for index, row in enumerate(rows):
+                padded[index, :len(row)] = row
+                mask[index, :len(row)] = 1
+            return {"token_ids": padded, "padding_mask": mask}
         return rows
 
 

@@ -8,12 +8,22 @@ decoding, beam search, the compiled programs, and the output projection.
 The export's generate signatures use the same pieces. A subclass builds
 the functional model and says how hidden states become logits
 (`output_projection`); `GPTCausalLM` is one.
+
+Encoder-decoders (`T5Seq2SeqLM`) set `decoder_start_token_id`: their
+backbone also has `encode(token_ids, padding_mask)` and
+`project_encoder_output(encoder_output, padding_mask)`, and its
+`call_with_cache` takes that context as a fourth argument. `generate` then
+encodes the inputs once, projects the encoder output into each decoder
+layer's cross-attention keys and values once, and decodes from the start
+token with the same loops (`ContextDecoder` carries the context in the
+cache, so beam search repeats it per beam).
 """
 
 import keras
 import tensorflow as tf
 
 from tfzoo.generation.beam_search import beam_search
+from tfzoo.generation.context_decoder import ContextDecoder
 from tfzoo.generation.decode_loop import decode
 from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.prompts import PromptBatch
@@ -29,8 +39,17 @@ class GenerativeTask(Task):
 
     Subclasses set `self.tokenizer` (or None, for token ids only) and may
     override `output_projection` (default: the tied token embedding,
-    `hidden @ embeddings.T`).
+    `hidden @ embeddings.T`). Encoder-decoders set
+    `decoder_start_token_id` (see the module doc) and `end_token_id`, the
+    stop token when there is no tokenizer to ask.
     """
+
+    # Set by encoder-decoders: the first decoder input of every target.
+    decoder_start_token_id = None
+    # The end-of-sequence id used without a tokenizer (None: never stop).
+    end_token_id = None
+
+    serving_kind = "generator"
 
     def __init__(self, *args, tokenizer=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,7 +81,10 @@ class GenerativeTask(Task):
         Args:
             inputs: a string, a list of strings (needs a tokenizer), or
                 token ids: one list of ints, a list of them, or a dict with
-                `token_ids` and `padding_mask` arrays (right-padded).
+                `token_ids` and `padding_mask` arrays (right-padded). For
+                an encoder-decoder these are the sources: text gets the
+                tokenizer's end-of-text id appended (as the preprocessor
+                packs it), ids are used as given.
             max_new_tokens: the most tokens added to each prompt. The
                 prompt plus these must fit the model's context
                 (`backbone.max_sequence_length`), else a `ValueError`.
@@ -87,7 +109,9 @@ class GenerativeTask(Task):
 
         Returns the prompt plus its continuation, in the form given: a
         string, a list of strings, a list of ids, a list of id lists, or a
-        dict with `token_ids` and `padding_mask`.
+        dict with `token_ids` and `padding_mask`. An encoder-decoder
+        returns only the generated target (without the start token), in
+        the same forms.
         """
         if sampler not in SAMPLERS:
             raise ValueError(
@@ -101,19 +125,36 @@ class GenerativeTask(Task):
         if sampler == "beam" and (int(num_beams) != num_beams
                                   or num_beams < 1):
             raise ValueError(f"num_beams must be >= 1, got {num_beams}.")
+        encoder_decoder = self.decoder_start_token_id is not None
         prompts = PromptBatch.from_inputs(
-            inputs, self.tokenizer, self.backbone.vocabulary_size
+            inputs, self.tokenizer, self.backbone.vocabulary_size,
+            text_end_id=(getattr(self.tokenizer, "end_of_text_id", None)
+                         if encoder_decoder else None),
         )
         context = self.backbone.max_sequence_length
-        if prompts.longest + max_new_tokens > context:
-            raise ValueError(
-                f"A prompt of {prompts.longest} tokens plus max_new_tokens="
-                f"{max_new_tokens} exceeds the model's context of {context} "
-                f"tokens. Shorten the prompt or lower max_new_tokens."
-            )
-        prompt_width = bucket_for(prompts.longest, context)
-        capacity = min(bucket_for(max_new_tokens, context),
-                       context - prompt_width)
+        if encoder_decoder:
+            if prompts.longest > context or max_new_tokens >= context:
+                raise ValueError(
+                    f"Sources of up to {context} tokens and up to "
+                    f"max_new_tokens={context - 1} fit the model's "
+                    f"max_sequence_length ({context}); got a source of "
+                    f"{prompts.longest} tokens and max_new_tokens="
+                    f"{max_new_tokens}. Shorten the source or lower "
+                    f"max_new_tokens."
+                )
+            prompt_width = bucket_for(prompts.longest, context)
+            capacity = bucket_for(max_new_tokens, context)
+        else:
+            if prompts.longest + max_new_tokens > context:
+                raise ValueError(
+                    f"A prompt of {prompts.longest} tokens plus "
+                    f"max_new_tokens={max_new_tokens} exceeds the model's "
+                    f"context of {context} tokens. Shorten the prompt or "
+                    f"lower max_new_tokens."
+                )
+            prompt_width = bucket_for(prompts.longest, context)
+            capacity = min(bucket_for(max_new_tokens, context),
+                           context - prompt_width)
         batch = prompts.size
         options = SamplingOptions.build(
             batch,
@@ -131,12 +172,16 @@ class GenerativeTask(Task):
             options.greedy, options.temperature, options.top_k,
             options.top_p, options.seed, tf.constant(stops, "int32"),
         )
+        if encoder_decoder:
+            return prompts.target_outputs(token_ids.numpy(), lengths.numpy(),
+                                          self.tokenizer)
         return prompts.outputs(token_ids.numpy(), lengths.numpy(),
                                self.tokenizer)
 
     def _stop_token_ids(self, stop_token_ids):
         if isinstance(stop_token_ids, str) and stop_token_ids == "auto":
-            end = getattr(self.tokenizer, "end_of_text_id", None)
+            end = (self.end_token_id if self.tokenizer is None
+                   else getattr(self.tokenizer, "end_of_text_id", None))
             return [] if end is None else [end]
         return [] if stop_token_ids is None else [int(t) for t in
                                                   stop_token_ids]
@@ -154,9 +199,13 @@ class GenerativeTask(Task):
                          greedy, temperature, top_k, top_p, seed, stops):
             self.generate_trace_count += 1
             logits_of = self.output_projection()
+            decoder = self.backbone
+            if self.decoder_start_token_id is not None:
+                decoder, prompt_ids, prompt_lengths = self.start_decoding(
+                    prompt_ids, prompt_lengths)
             if sampler == "beam":
                 return beam_search(
-                    self.backbone, logits_of, prompt_ids, prompt_lengths,
+                    decoder, logits_of, prompt_ids, prompt_lengths,
                     max_new_tokens, capacity, num_beams, stops,
                 )
             step_options = SamplingOptions(
@@ -164,7 +213,7 @@ class GenerativeTask(Task):
                 samples=samples,
             )
             return decode(
-                self.backbone, logits_of, prompt_ids, prompt_lengths,
+                decoder, logits_of, prompt_ids, prompt_lengths,
                 max_new_tokens, capacity, step_options, stops,
             )
 
@@ -181,6 +230,27 @@ class GenerativeTask(Task):
         )
         self._generate_functions.by_key[key] = function
         return function
+
+    def start_decoding(self, source_ids, source_lengths):
+        """An encoder-decoder's first step, inside the traced program:
+        encodes the right-padded sources once and projects the encoder
+        output into the decoder's cross-attention context once.
+
+        Returns `(decoder, start_ids, start_lengths)`: a `ContextDecoder`
+        for the decode loops, and a prompt of one start token a row.
+        """
+        padding_mask = tf.sequence_mask(
+            source_lengths, tf.shape(source_ids)[1], "int32")
+        encoder_output = self.backbone.encode(source_ids, padding_mask)
+        decoder = ContextDecoder(
+            self.backbone,
+            self.backbone.project_encoder_output(encoder_output,
+                                                 padding_mask),
+        )
+        batch = tf.shape(source_ids)[0]
+        start_ids = tf.fill([batch, 1], tf.constant(
+            self.decoder_start_token_id, "int32"))
+        return decoder, start_ids, tf.ones([batch], "int32")
 
     def get_config(self):
         config = super().get_config()

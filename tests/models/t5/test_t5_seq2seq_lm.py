@@ -1,0 +1,136 @@
+"""Tests of `T5Seq2SeqLM`: greedy ids equal to transformers' `generate`,
+batched equals alone (greedy and beams), the encoder runs once in one
+traced program, seeded sampling, and raw-text training with the
+preprocessor (XLA step), then a `.keras` round trip."""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+import torch
+
+from tests.models.t5.hf_t5 import hf_model, t5_backbone_from
+from tfzoo.models.t5 import T5Backbone, T5Seq2SeqLM
+from tfzoo.preprocessing.t5_seq2seq_lm_preprocessor import (
+    T5Seq2SeqLMPreprocessor,
+)
+from tfzoo.tokenizers import SentencePieceTokenizer, train_sentence_piece_model
+
+# Sources of different lengths, each ending in </s> (id 1).
+SOURCES = [[5, 9, 13, 22, 40, 7, 1], [30, 31, 1], [44, 12, 60, 2, 8, 1]]
+NEW_TOKENS = 8
+
+
+def until_end(row, end=1):
+    row = list(row)
+    return row[:row.index(end)] if end in row else row
+
+
+@pytest.mark.parametrize("v1_1, jit_compile", [(False, True), (True, False)],
+                         ids=["t5_xla", "t5_v1_1"])
+def test_greedy_equals_transformers_generate(v1_1, jit_compile):
+    hf = hf_model(v1_1, seed=5)
+    model = T5Seq2SeqLM(t5_backbone_from(hf))
+    ours = model.generate(SOURCES, max_new_tokens=NEW_TOKENS,
+                          jit_compile=jit_compile)
+    width = max(map(len, SOURCES))
+    ids = torch.tensor([row + [0] * (width - len(row)) for row in SOURCES])
+    mask = torch.tensor([[1] * len(row) + [0] * (width - len(row))
+                         for row in SOURCES])
+    # No cache on their side: transformers 5.25 sizes the decoder's cache
+    # by the encoder's depth (num_layers 2 < num_decoder_layers 3).
+    with torch.no_grad():
+        theirs = hf.generate(input_ids=ids, attention_mask=mask,
+                             max_new_tokens=NEW_TOKENS, do_sample=False,
+                             num_beams=1, use_cache=False).numpy()
+    assert (theirs[:, 0] == 0).all()  # the decoder start
+    expected = [until_end(row[1:]) for row in theirs]
+    assert ours == expected
+    assert any(len(row) > 2 for row in ours)
+
+
+def test_batched_equals_alone_and_encoder_runs_once():
+    model = T5Seq2SeqLM(t5_backbone_from(hf_model(True, seed=6)))
+    calls = {"encode": 0, "project": 0}
+    backbone = model.backbone
+    encode, project = backbone.encode, backbone.project_encoder_output
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    backbone.encode = counted("encode", encode)
+    backbone.project_encoder_output = counted("project", project)
+    settings = [dict(sampler="greedy"), dict(sampler="beam", num_beams=3)]
+    for options in settings:
+        options = dict(options, stop_token_ids=None, jit_compile=False)
+        batched = model.generate(SOURCES, max_new_tokens=NEW_TOKENS,
+                                 **options)
+        alone = [model.generate(row, max_new_tokens=NEW_TOKENS, **options)
+                 for row in SOURCES]
+        assert batched == alone, options
+        assert all(len(row) == NEW_TOKENS for row in batched)
+    # One traced program per sampler setup; in each, the encoder and the
+    # cross-attention projection run once, before the decode loop.
+    assert model.generate_trace_count == len(settings)
+    assert calls == {"encode": len(settings), "project": len(settings)}
+    plain = dict(max_new_tokens=NEW_TOKENS, jit_compile=False)
+    sampled = model.generate(SOURCES, seed=4, sampler="sample",
+                             temperature=2.0, stop_token_ids=None, **plain)
+    assert sampled == model.generate(SOURCES, seed=4, sampler="sample",
+                                     temperature=2.0, stop_token_ids=None,
+                                     **plain)
+    assert sampled != model.generate(SOURCES, stop_token_ids=None, **plain)
+    # A single beam is greedy decoding.
+    assert (model.generate(SOURCES, sampler="beam", num_beams=1, **plain)
+            == model.generate(SOURCES, **plain))
+
+
+PAIRS = [
+    ("translate: one two", "uno dos"),
+    ("translate: two three", "dos tres"),
+    ("translate: three one", "tres uno"),
+    ("translate: three two one", "tres dos uno"),
+    ("translate: two", "dos"),
+    ("translate: one", "uno"),
+]
+
+
+def t5_tokenizer():
+    texts = [text for pair in PAIRS for text in pair] * 4
+    return SentencePieceTokenizer(train_sentence_piece_model(
+        texts, 300, model_type="bpe", pad_id=0, eos_id=1, unk_id=2,
+        bos_id=-1, add_dummy_prefix=True))
+
+
+def test_fit_on_raw_text_then_generate_the_targets():
+    keras.utils.set_random_seed(0)
+    tokenizer = t5_tokenizer()
+    preprocessor = T5Seq2SeqLMPreprocessor(
+        tokenizer, encoder_sequence_length=32, decoder_sequence_length=16)
+    backbone = T5Backbone(tokenizer.vocabulary_size, 1, 2, 64, 128,
+                          max_sequence_length=32)
+    model = T5Seq2SeqLM(backbone, preprocessor=preprocessor)
+    model.compile(learning_rate=3e-3)  # AdamW, warmup and decay; XLA step
+    sources, targets = (list(texts) for texts in zip(*PAIRS))
+    history = model.fit(sources * 150, targets * 150, batch_size=6,
+                        epochs=1, shuffle=False, verbose=0)
+    assert history.history["accuracy"][-1] > 0.85  # the epoch's mean
+    assert history.history["perplexity"][-1] < 2.0
+    assert model.generate(sources, max_new_tokens=6,
+                          jit_compile=False) == targets
+    assert model.generate(sources[0], max_new_tokens=6,
+                          jit_compile=False) == targets[0]
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "t5.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict((sources, targets), verbose=0),
+        model.predict((sources, targets), verbose=0), atol=1e-5)
+    assert loaded.generate(sources[:2], max_new_tokens=6,
+                           jit_compile=False) == targets[:2]

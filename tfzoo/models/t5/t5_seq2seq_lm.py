@@ -1,0 +1,143 @@
+"""T5 with its language-model head: seq2seq training and generation.
+
+Example:
+
+>>> backbone = T5Backbone(vocabulary_size=60, num_layers=1, num_heads=2,
+...                       hidden_dim=16, intermediate_dim=32)
+>>> model = T5Seq2SeqLM(backbone)  # or T5Seq2SeqLM.from_preset("t5_small")
+>>> sources = [[5, 6, 7, 1], [8, 1]]  # token ids, each ending in </s> = 1
+>>> outputs = model.generate(sources, max_new_tokens=4, stop_token_ids=None)
+>>> [len(ids) for ids in outputs]
+[4, 4]
+"""
+
+import keras
+import tensorflow as tf
+
+from tfzoo.generation.output_projection import OutputProjection
+from tfzoo.metrics.perplexity import Perplexity
+from tfzoo.models import input_checks
+from tfzoo.models.generative_task import GenerativeTask
+from tfzoo.models.t5.t5_backbone import T5Backbone
+
+
+class T5LogitsHead(keras.layers.Layer):
+    """The backbone's `logits` (tied and scaled, or `lm_head`) as a layer
+    of the task's functional graph. No weights of its own: the task
+    rebuilds it from its backbone."""
+
+    def __init__(self, backbone, **kwargs):
+        super().__init__(**kwargs)
+        # A bound method, not the backbone: Keras does not track it here.
+        self._logits = backbone.logits
+        self._vocabulary_size = backbone.vocabulary_size
+
+    def call(self, decoder_sequence_output):
+        return self._logits(decoder_sequence_output)
+
+    def compute_output_spec(self, decoder_sequence_output):
+        return keras.KerasTensor(
+            tuple(decoder_sequence_output.shape[:-1])
+            + (self._vocabulary_size,), dtype="float32",
+        )
+
+
+@keras.saving.register_keras_serializable(package="tfzoo")
+class T5Seq2SeqLM(GenerativeTask):
+    """Maps a source to a target: trains with `fit`, decodes with
+    `generate`.
+
+    Inputs are the backbone's (`encoder_token_ids`, `encoder_padding_mask`,
+    `decoder_token_ids`, `decoder_padding_mask`); the output is float32
+    logits `[batch, target_length, vocabulary_size]` for each next target
+    token. With a `T5Seq2SeqLMPreprocessor`, `fit`, `evaluate` and
+    `predict` take raw `(sources, targets)` text (`fit(x=sources,
+    y=targets)` or `fit(x=(sources, targets))`); without, `fit(features,
+    labels, sample_weight=weights)`. Metrics: perplexity and token
+    accuracy over the real target tokens.
+
+    `generate` (from `GenerativeTask`) runs the encoder once, projects its
+    output into each decoder layer's cross-attention keys and values once,
+    and decodes from the pad id (T5's decoder start) in one XLA-compiled
+    loop over the self-attention cache: greedy, sampling or beam search
+    (the context repeated per beam), stopping at `</s>`. It returns the
+    generated target only, as text for text inputs.
+
+    Args:
+        backbone: a `T5Backbone`.
+        preprocessor: optional `T5Seq2SeqLMPreprocessor`.
+        tokenizer: for text in `generate` (default: the preprocessor's).
+    """
+
+    backbone_class = T5Backbone
+    default_learning_rate = 1e-3
+    # T5's conventions: decoding starts from <pad> = 0, ends at </s> = 1.
+    decoder_start_token_id = 0
+    end_token_id = 1
+
+    def __init__(self, backbone, preprocessor=None, tokenizer=None,
+                 **kwargs):
+        if tokenizer is None and preprocessor is not None:
+            tokenizer = preprocessor.tokenizer
+        # === Layers ===
+        self.backbone = backbone
+        self.lm_head = T5LogitsHead(backbone, name="lm_head")
+        # === Functional model ===
+        inputs = {
+            key: keras.Input(shape=(None,), dtype="int32", name=key)
+            for key in backbone.input_keys
+        }
+        outputs = backbone(inputs)
+        logits = self.lm_head(outputs["decoder_sequence_output"])
+        super().__init__(inputs=inputs, outputs=logits,
+                         preprocessor=preprocessor, tokenizer=tokenizer,
+                         **kwargs)
+
+    def output_projection(self):
+        kernel, scale = self.backbone.output_embeddings()
+        project = OutputProjection(kernel)
+        if scale == 1.0:
+            return project
+        return lambda hidden: project(hidden * tf.cast(scale, hidden.dtype))
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        )
+
+    def default_metrics(self):
+        return None
+
+    def default_weighted_metrics(self):
+        """Perplexity and token accuracy over real target tokens."""
+        return [
+            Perplexity(),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ]
+
+    def _checked_data(self, data):
+        """Checks keys, and both token id inputs against the vocabulary."""
+        name = type(self).__name__
+        vocabulary_size = self.backbone.vocabulary_size
+        id_keys = ("encoder_token_ids", "decoder_token_ids")
+        if isinstance(data, tf.data.Dataset):
+            spec = data.element_spec
+            features = spec[0] if isinstance(spec, tuple) else spec
+            input_checks.check_input_keys(name, features, self.input_keys)
+
+            def check(*element):
+                features = dict(element[0])
+                for key in id_keys:
+                    checks = input_checks.assert_token_ids_in_graph(
+                        features[key], vocabulary_size)
+                    with tf.control_dependencies(checks):
+                        features[key] = tf.identity(features[key])
+                return (features,) + tuple(element[1:]) if len(
+                    element) > 1 else features
+
+            return data.map(check, num_parallel_calls=tf.data.AUTOTUNE)
+        if isinstance(data, dict):
+            input_checks.check_input_keys(name, data, self.input_keys)
+            for key in id_keys:
+                input_checks.check_token_ids(name, data[key], vocabulary_size)
+        return data
