@@ -24,7 +24,8 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     row follows its own prompt until that ends (one live beam), so batching
     does not change any row's result. Arguments and results are those of
     `tfzoo.generation.decode`, with `max_new_tokens` `[batch]` and the
-    best beam's tokens returned.
+    best beam's tokens returned. A `backbone` with `repeated(num_beams)`
+    (a `ContextDecoder`) is repeated per beam after the prompt pass.
     """
     batch = tf.shape(prompt_ids)[0]
     prompt_width = tf.shape(prompt_ids)[1]
@@ -42,6 +43,10 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     cache = tf.nest.map_structure(
         per_beam, prefilled_cache(backbone, prompt_ids, total_width)
     )
+    if hasattr(backbone, "repeated"):
+        # A fixed context (an encoder-decoder's, see `ContextDecoder`):
+        # repeated per beam once, never reordered (a row's beams share it).
+        backbone = backbone.repeated(num_beams)
     # Only the first beam of each row is alive at first.
     scores = tf.tile(
         tf.concat([[0.0], tf.fill([num_beams - 1], NEGATIVE_INFINITY)], 0),

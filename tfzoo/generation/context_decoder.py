@@ -1,6 +1,8 @@
 """An encoder-decoder's decoder, seen by the decode loops as a decoder-only
 backbone."""
 
+import tensorflow as tf
+
 
 class ContextDecoder:
     """`empty_cache` and `call_with_cache` over a fixed context.
@@ -9,11 +11,11 @@ class ContextDecoder:
     `empty_cache(batch_size, max_length)` and `call_with_cache(token_ids,
     cache, cache_index)`. An encoder-decoder backbone's `call_with_cache`
     also takes the read-only context its decoder cross-attends to (the
-    encoder output projected once into each layer's keys and values).
-    This adapter carries that context inside the cache, as
-    `{"self": ..., "context": ...}`: every leaf has the batch first, so
-    when beam search repeats the cache per beam and reorders it, the
-    context follows its row. The context is never written.
+    encoder output projected once into each layer's keys and values);
+    this adapter holds that context and passes it at every step. The
+    context is never written, so it stays out of the cache: beam search
+    does not reorder it each step, but asks for `repeated(num_beams)`
+    once, a decoder whose context has each row repeated per beam.
 
     Args:
         backbone: has `empty_cache(batch_size, max_length)` and
@@ -43,11 +45,14 @@ class ContextDecoder:
         self.context = context
 
     def empty_cache(self, batch_size, max_length):
-        return {"self": self.backbone.empty_cache(batch_size, max_length),
-                "context": self.context}
+        return self.backbone.empty_cache(batch_size, max_length)
 
     def call_with_cache(self, token_ids, cache, cache_index):
-        hidden, written = self.backbone.call_with_cache(
-            token_ids, cache["self"], cache_index, cache["context"]
-        )
-        return hidden, {"self": written, "context": cache["context"]}
+        return self.backbone.call_with_cache(token_ids, cache, cache_index,
+                                             self.context)
+
+    def repeated(self, count):
+        """The same decoder with each context row repeated `count` times
+        (`[batch * count, ...]`, a row's copies side by side)."""
+        return ContextDecoder(self.backbone, tf.nest.map_structure(
+            lambda tensor: tf.repeat(tensor, count, axis=0), self.context))

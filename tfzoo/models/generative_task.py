@@ -15,8 +15,8 @@ backbone also has `encode(token_ids, padding_mask)` and
 `call_with_cache` takes that context as a fourth argument. `generate` then
 encodes the inputs once, projects the encoder output into each decoder
 layer's cross-attention keys and values once, and decodes from the start
-token with the same loops (`ContextDecoder` carries the context in the
-cache, so beam search repeats it per beam).
+token with the same loops (`ContextDecoder` passes the context to each
+step; beam search repeats it per beam once).
 """
 
 import keras

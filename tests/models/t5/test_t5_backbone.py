@@ -74,9 +74,12 @@ def test_equals_transformers_with_padding(v1_1):
 
 
 def test_shared_checks_untied_head():
-    hf = hf_model(v1_1=True)
-    config = backbone_config(hf)
-    run_model_test(lambda: T5Backbone(**config), batch())
+    config = dict(vocabulary_size=VOCABULARY, num_layers=1,
+                  num_decoder_layers=1, num_heads=2, hidden_dim=16,
+                  intermediate_dim=24, head_dim=4, feed_forward="gated",
+                  activation="gelu_approximate", tie_embedding_weights=False)
+    output = run_model_test(lambda: T5Backbone(**config), batch())
+    assert output["decoder_sequence_output"].shape == (2, 6, 16)
 
 
 @VARIANTS
@@ -169,3 +172,21 @@ def test_bad_inputs_are_named():
         backbone(inputs)
     with pytest.raises(ValueError, match="feed_forward must be one of"):
         T5Backbone(VOCABULARY, 1, 2, 16, 32, feed_forward="geglu")
+
+
+def test_mixed_bfloat16_close_to_float32():
+    hf = hf_model(v1_1=True, seed=7)
+    config = backbone_config(hf)
+    exact = t5_backbone_from(hf)
+    mixed = T5Backbone(**config, dtype="mixed_bfloat16")
+    mixed.set_weights(exact.get_weights())
+    assert all(v.dtype == "float32" for v in mixed.weights)
+    inputs = batch()
+    expected = exact(inputs)["decoder_sequence_output"].numpy()
+    got = mixed(inputs)["decoder_sequence_output"]
+    assert got.dtype == tf.bfloat16
+    mask = inputs["decoder_padding_mask"].astype(bool)
+    error = np.abs(np.asarray(got, "float32") - expected)[mask]
+    assert error.max() < 0.1 * np.abs(expected).max()
+    logits = mixed.logits(got)
+    assert logits.dtype == tf.float32 and np.isfinite(logits).all()
