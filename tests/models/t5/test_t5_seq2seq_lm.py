@@ -88,6 +88,30 @@ def test_batched_equals_alone_and_encoder_runs_once():
                                      temperature=2.0, stop_token_ids=None,
                                      **plain)
     assert sampled != model.generate(SOURCES, stop_token_ids=None, **plain)
+    # Other input forms reuse the greedy program.
+    width = max(map(len, SOURCES))
+    as_dict = model.generate(
+        {"token_ids": [row + [0] * (width - len(row)) for row in SOURCES],
+         "padding_mask": [[1] * len(row) + [0] * (width - len(row))
+                          for row in SOURCES]},
+        stop_token_ids=None, **plain)
+    assert as_dict["token_ids"].tolist() == model.generate(
+        SOURCES, stop_token_ids=None, **plain)
+    assert as_dict["padding_mask"].all()
+    assert model.generate_trace_count == len(settings) + 1  # + sampling
+
+
+def test_bad_generate_and_fit_arguments():
+    model = T5Seq2SeqLM(T5Backbone(VOCABULARY, 1, 2, 16, 32,
+                                   max_sequence_length=16))
+    with pytest.raises(ValueError, match=r"got a source of 17 tokens"):
+        model.generate([[5] * 16 + [1]], max_new_tokens=4)
+    with pytest.raises(ValueError, match=r"max_new_tokens=16\. Shorten"):
+        model.generate([[5, 1]], max_new_tokens=16)
+    with pytest.raises(ValueError, match="Text prompts need a tokenizer"):
+        model.generate("translate: one")
+    with pytest.raises(ValueError, match="already pads each batch"):
+        model.fit({}, length_buckets=True)
 
 
 PAIRS = [

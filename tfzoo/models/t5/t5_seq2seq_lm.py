@@ -115,6 +115,18 @@ class T5Seq2SeqLM(GenerativeTask):
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
         ]
 
+    def fit(self, x=None, y=None, length_buckets=False, **kwargs):
+        """`Task.fit`; the preprocessor pads each batch to its source and
+        target length buckets itself (`T5Seq2SeqLMPreprocessor`)."""
+        if length_buckets:
+            raise ValueError(
+                "T5Seq2SeqLM.fit does not cut batches to length buckets: "
+                "T5Seq2SeqLMPreprocessor(length_buckets=True) already pads "
+                "each batch to its source and target buckets. Fit on raw "
+                "text with that preprocessor, or on features it made."
+            )
+        return super().fit(x, y, **kwargs)
+
     def _checked_data(self, data):
         """Checks keys, and both token id inputs against the vocabulary."""
         name = type(self).__name__
