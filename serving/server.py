@@ -28,6 +28,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from concurrent import futures
@@ -172,6 +173,10 @@ class ModelServer:
 
     def start(self):
         config = read_model_config(self.flags)
+        # Fail before the models load, not after, if a port is taken.
+        _check_port_free(self.flags.bind_address, self.flags.port, "gRPC")
+        _check_port_free(self.flags.bind_address, self.flags.rest_api_port,
+                         "REST")
         self.config_text = text_format.MessageToString(config)
         self.manager.apply_config(config)
         options = [
@@ -276,6 +281,22 @@ def main(argv=None):
     log.info("Shutting down")
     server.stop()
     return 0
+
+
+def _check_port_free(host, port, kind):
+    """OSError naming the port if nothing may listen on host:port now."""
+    if not port:
+        return
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise OSError(
+            f"Could not bind the {kind} port {host}:{port}: "
+            f"{error.strerror or error} (is another server running?)"
+        ) from None
 
 
 def _set_tensorflow_threads(flags):
