@@ -30,12 +30,34 @@ log = logging.getLogger("serving")
 
 
 class VersionStatus:
-    """The state of one version, and its servable once AVAILABLE."""
+    """The state of one version, and its servable once AVAILABLE; a failed
+    load keeps its error message and status code."""
 
-    def __init__(self, state, error=None, servable=None):
+    def __init__(self, state, error=None, servable=None,
+                 code=grpc.StatusCode.UNKNOWN):
         self.state = state
         self.error = error
         self.servable = servable
+        self.code = code
+
+
+def load_error_code(error):
+    """The status code TF Serving reports for a version that failed to load
+    with `error`: the failing op's or request's code (a corrupt variables
+    file is DATA_LOSS, a failing warmup request its own code), NOT_FOUND for
+    an op the binary lacks (OpRegistry's "Op type not registered"),
+    DATA_LOSS for a saved_model.pb that does not parse (ReadBinaryProto)."""
+    if isinstance(error, ServingError):
+        return error.code
+    number = getattr(error, "error_code", None)
+    for code in grpc.StatusCode:
+        if number is not None and code.value[0] == number:
+            return code
+    if "Op type not registered" in str(error):
+        return grpc.StatusCode.NOT_FOUND
+    if type(error).__name__ == "DecodeError":
+        return grpc.StatusCode.DATA_LOSS
+    return grpc.StatusCode.UNKNOWN
 
 
 class ManagedModel:
@@ -112,7 +134,7 @@ class ManagedModel:
             )
             with self.lock:
                 self.versions[version] = VersionStatus(
-                    State.END, error=message
+                    State.END, error=message, code=load_error_code(error)
                 )
             return
         log.info(
@@ -302,7 +324,7 @@ def status_proto(version, status):
     )
     proto.status.SetInParent()
     if status.error is not None:
-        proto.status.error_code = grpc.StatusCode.UNKNOWN.value[0]
+        proto.status.error_code = status.code.value[0]
         proto.status.error_message = status.error
     return proto
 

@@ -1,5 +1,5 @@
-"""The server under change: version swaps under load, SIGTERM, busy ports
-(issue 18, items 3 and 7)."""
+"""The server under change: version swaps and failed loads under load,
+SIGTERM, busy ports (issue 18, items 3, 4 and 7)."""
 
 import os
 import re
@@ -134,8 +134,9 @@ def _config(models):
 def test_version_swaps_under_load_fail_no_request(classifier_base_path,
                                                   tmp_path):
     """Eight clients without pause while a version appears, the newest is
-    removed, and a config reload adds and drops a model: no request fails,
-    and each new version serves before the old one is unloaded."""
+    removed, a config reload adds and drops a model, and two versions fail
+    to load: no request fails, and each new version serves before the old
+    one is unloaded."""
     base_path = tmp_path / "reviews"
     shutil.copytree(os.path.join(classifier_base_path, "1"), base_path / "1")
     other_path = tmp_path / "other"
@@ -194,6 +195,27 @@ def test_version_swaps_under_load_fail_no_request(classifier_base_path,
                                          timeout=60).outputs
                     assert len(outputs["label_ids"].int_val) == 1
             assert _statuses(models, "other") == {}
+            # Versions that fail to load leave version 1 serving, and the
+            # status reports their error with its code (item 4).
+            for version, damage, code, words in (
+                (3, _corrupt_variables, "DATA_LOSS", "Checksum"),
+                (4, _unregistered_op, "NOT_FOUND", "Op type not registered"),
+            ):
+                staging = tmp_path / f"staging{version}"
+                shutil.copytree(base_path / "1", staging)
+                damage(staging)
+                os.rename(staging, base_path / str(version))
+                wait_until(lambda: _statuses(models).get(version) == State.END,
+                           180, f"version {version} never failed to load")
+                reply = requests.get(f"{server.rest_url}/v1/models/reviews",
+                                     timeout=60)
+                entries = {entry["version"]: entry
+                           for entry in reply.json()["model_version_status"]}
+                assert entries[str(version)]["state"] == "END"
+                assert entries[str(version)]["status"]["error_code"] == code
+                assert words in entries[str(version)]["status"][
+                    "error_message"]
+                assert entries["1"]["state"] == "AVAILABLE"
             answered = len(load.results)
             wait_until(lambda: len(load.results) > answered + 20, 120,
                        "no answers after the reload")
@@ -219,6 +241,27 @@ def test_version_swaps_under_load_fail_no_request(classifier_base_path,
     assert len(loads_of_1) == 2
     assert loads_of_1[1] < log.index(
         "Unloaded servable version {name: reviews version: 2}")
+
+
+def _corrupt_variables(path):
+    """Overwrites bytes in the middle of the variables data file."""
+    data = next((path / "variables").glob("variables.data-*"))
+    with open(data, "r+b") as file:
+        file.seek(data.stat().st_size // 2)
+        file.write(b"\xff" * 64)
+
+
+def _unregistered_op(path):
+    """Renames one op of the SavedModel's functions to an op no binary has."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+    nodes = (node for function in
+             saved_model.meta_graphs[0].graph_def.library.function
+             for node in function.node_def if node.op == "Identity")
+    next(nodes).op = "NoSuchOpForIssue18"
+    (path / "saved_model.pb").write_bytes(saved_model.SerializeToString())
 
 
 def _start_second_server(grpc_port, rest_port, base_path, log_path):
