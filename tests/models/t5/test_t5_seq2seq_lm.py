@@ -158,3 +158,21 @@ def test_fit_on_raw_text_then_generate_the_targets():
     np.testing.assert_allclose(loaded(features), model(features), atol=1e-5)
     assert loaded.generate(sources[:2], max_new_tokens=6,
                            jit_compile=False) == targets[:2]
+
+
+def test_fit_on_features_in_bfloat16_with_accumulation():
+    model = T5Seq2SeqLM(T5Backbone(VOCABULARY, 1, 2, 16, 32, dropout=0.1,
+                                   dtype="mixed_bfloat16"))
+    rng = np.random.default_rng(0)
+    x = {key: rng.integers(2, VOCABULARY, (8, 16)).astype("int32")
+         for key in ("encoder_token_ids", "decoder_token_ids")}
+    x.update(encoder_padding_mask=np.ones((8, 16), "int32"),
+             decoder_padding_mask=np.ones((8, 16), "int32"))
+    labels = rng.integers(2, VOCABULARY, (8, 16)).astype("int32")
+    model.compile(jit_compile=False, gradient_accumulation_steps=2)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(x, labels, sample_weight=np.ones((8, 16)),
+                        batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(not np.array_equal(b, w.numpy()) for b, w in
+               zip(before, model.trainable_weights))

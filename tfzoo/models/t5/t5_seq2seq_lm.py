@@ -70,6 +70,9 @@ class T5Seq2SeqLM(GenerativeTask):
     """
 
     backbone_class = T5Backbone
+    # No serving signatures yet: tfzoo.export's generate signatures are
+    # decoder-only (GenerativeTask's "generator" would pick them).
+    serving_kind = None
     default_learning_rate = 1e-3
     # T5's conventions: decoding starts from <pad> = 0, ends at </s> = 1.
     decoder_start_token_id = 0
@@ -126,6 +129,13 @@ class T5Seq2SeqLM(GenerativeTask):
                 "text with that preprocessor, or on features it made."
             )
         return super().fit(x, y, **kwargs)
+
+    def _size_pending_schedule(self, x, batch_size, epochs, steps_per_epoch):
+        # `Task` counts the rows of in-memory features by "token_ids".
+        if isinstance(x, dict) and "encoder_token_ids" in x:
+            x = {"token_ids": x["encoder_token_ids"]}
+        super()._size_pending_schedule(x, batch_size, epochs,
+                                       steps_per_epoch)
 
     def _checked_data(self, data):
         """Checks keys, and both token id inputs against the vocabulary."""
