@@ -80,8 +80,8 @@ def test_xla_generate_is_generate_compiled_and_passes_the_op_check(
 
 
 def test_xla_export_is_for_gpt_only(pair_classifier, tmp_path):
-    with pytest.raises(ValueError, match=r"xla_generate=True is for "
-                       r"generative tasks \(GPTCausalLM\), not BertClassifier"):
+    with pytest.raises(ValueError, match=r"xla_generate is for generator "
+                       r"tasks, not BertClassifier \(a classifier\)"):
         export_saved_model(pair_classifier, str(tmp_path), xla_generate=True)
 
 

@@ -109,8 +109,9 @@ def test_unsupported_models_are_named_with_the_supported_ones(
     classifier, tmp_path
 ):
     with pytest.raises(TypeError, match=(
-        "cannot export a BertMaskedLM; it supports BertClassifier, "
-        "BertTokenClassifier, BertQuestionAnswerer"
+        r"cannot export a BertMaskedLM: its serving_kind is None; tasks of "
+        r"kinds \['classifier', 'embedder', 'generator', "
+        r"'question_answerer', 'token_classifier'\] export"
     )):
         export_saved_model(BertMaskedLM(classifier.backbone), str(tmp_path))
     assert os.listdir(tmp_path) == []

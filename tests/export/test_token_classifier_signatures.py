@@ -8,7 +8,7 @@ from tests.conftest import ENTITY_LABELS
 from tests.export.servables import serve, signature_defs
 from tests.export.warmup_checks import check_warmup, warmup_calls
 from tfzoo.export import check_servable, export_saved_model
-from tfzoo.export.token_classifier_signatures import merge_entities
+from tfzoo.models.bert.word_labels import merge_entities
 from tfzoo.models import BertTokenClassifier
 from tfzoo.preprocessing import BertClassifierPreprocessor
 

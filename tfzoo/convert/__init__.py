@@ -3,7 +3,13 @@
 `from_pretrained(path)` loads a `config.json` + `model.safetensors`
 directory (or a hub id, when online) as the matching tfzoo model;
 `save_pretrained(model, directory)` writes one that `transformers` loads.
-Supported model types: bert, roberta, distilbert, gpt2.
+The model types are those the families register (see
+`tfzoo.models.registry`): bert, roberta, distilbert, gpt2.
+
+Importing this package registers `load_backbone`, `load_task` and
+`save_pretrained` as the functions behind `Backbone.from_pretrained`,
+`Task.from_pretrained` and their `save_pretrained` methods, so that
+`tfzoo.models` never imports `tfzoo.convert`.
 """
 
 from tfzoo.convert.checkpoint_location import (
@@ -15,6 +21,8 @@ from tfzoo.convert.from_pretrained import (
     ShapeMismatchError,
     UnexpectedTensorsError,
     from_pretrained,
+    load_backbone,
+    load_task,
     load_weights,
 )
 from tfzoo.convert.hf_config import UnsupportedModelError, read_config
@@ -25,3 +33,6 @@ from tfzoo.convert.safetensors_io import (
     write_checkpoint,
 )
 from tfzoo.convert.save_pretrained import save_pretrained
+from tfzoo.models import registry
+
+registry.register_pretrained_io(load_backbone, load_task, save_pretrained)

@@ -29,15 +29,19 @@ Example (a tiny checkpoint written by tfzoo itself):
 import dataclasses
 import inspect
 import logging
+import os
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from tfzoo.convert.checkpoint_location import resolve_checkpoint
-from tfzoo.convert.families import family, model_class
 from tfzoo.convert.hf_config import backbone_kwargs, model_type, read_config
+from tfzoo.convert.hf_tokenizer import load_tokenizer
+from tfzoo.convert import sentence_transformers_layout
 from tfzoo.convert.safetensors_io import CheckpointError, SafetensorsCheckpoint
-from tfzoo.convert.weight_groups import variable_path
+from tfzoo.models import registry
+from tfzoo.models.text_embedder import TextEmbedder
+from tfzoo.models.hf_format.weight_groups import variable_path
 
 logger = logging.getLogger("tfzoo.convert")
 
@@ -75,14 +79,14 @@ def load_weights(model, directory, config, strict=True, progress=True):
 
     Returns a `ConversionReport`, also set as `model.conversion_report`.
     """
-    converter = family(model_type(config))
+    checkpoint_format = registry.checkpoint_format(model_type(config))
     checkpoint_architectures = config.get("architectures") or []
     with SafetensorsCheckpoint(directory) as checkpoint:
         names = set(checkpoint.keys())
-        prefix = converter.BASE_PREFIX if any(
-            n.startswith(converter.BASE_PREFIX) for n in names
+        prefix = checkpoint_format.BASE_PREFIX if any(
+            n.startswith(checkpoint_format.BASE_PREFIX) for n in names
         ) else ""
-        weights = converter.model_weights(model, prefix)
+        weights = checkpoint_format.model_weights(model, prefix)
         report = ConversionReport(checkpoint.description, weights.architecture)
         # Classifier heads are taken only from a checkpoint saved with the
         # same head (a token classifier's `classifier` is not a sentence
@@ -133,11 +137,11 @@ def load_weights(model, directory, config, strict=True, progress=True):
         used.update(n for n, _ in tied)
         leftover = {
             n for n in names - used
-            if not n.endswith(converter.IGNORED_SUFFIXES)
+            if not n.endswith(checkpoint_format.IGNORED_SUFFIXES)
         }
         unused = sorted(
             n for n in leftover
-            if n.startswith(converter.HEAD_PREFIXES)
+            if n.startswith(checkpoint_format.HEAD_PREFIXES)
             or n.startswith(f"{prefix}pooler.")
         )
         unexpected = sorted(leftover - set(unused))
@@ -197,15 +201,15 @@ def load_weights(model, directory, config, strict=True, progress=True):
     return report
 
 
-def _backbone(converter, config, dtype):
+def _backbone(checkpoint_format, config, dtype):
     kwargs = backbone_kwargs(config)
     if dtype is not None:
         kwargs["dtype"] = dtype
-    return converter.backbone_class()(**kwargs)
+    return checkpoint_format.BACKBONE(**kwargs)
 
 
-def _check_family(cls, converter, config):
-    expected = converter.backbone_class()
+def _check_family(cls, checkpoint_format, config):
+    expected = checkpoint_format.BACKBONE
     actual = getattr(cls, "backbone_class", None) or cls
     if not issubclass(expected, actual) and not issubclass(actual, expected):
         raise ValueError(
@@ -219,9 +223,9 @@ def load_backbone(cls, path, dtype=None, strict=True, progress=True):
     """`cls.from_pretrained`: a backbone with the checkpoint's weights."""
     directory = resolve_checkpoint(path)
     config = read_config(directory)
-    converter = family(model_type(config))
-    _check_family(cls, converter, config)
-    backbone = _backbone(converter, config, dtype)
+    checkpoint_format = registry.checkpoint_format(model_type(config))
+    _check_family(cls, checkpoint_format, config)
+    backbone = _backbone(checkpoint_format, config, dtype)
     load_weights(backbone, directory, config, strict, progress)
     return backbone
 
@@ -249,10 +253,15 @@ def load_task(cls, path, dtype=None, strict=True, progress=True,
     default preprocessor around the checkpoint's tokenizer (and
     `label_names`, defaulting to the checkpoint's).
     """
+    if issubclass(cls, TextEmbedder):
+        return load_text_embedder(
+            cls, path, dtype, strict, progress, preprocessor,
+            sequence_length, **task_kwargs,
+        )
     directory = resolve_checkpoint(path)
     config = read_config(directory)
-    converter = family(model_type(config))
-    _check_family(cls, converter, config)
+    checkpoint_format = registry.checkpoint_format(model_type(config))
+    _check_family(cls, checkpoint_format, config)
     parameters = inspect.signature(cls.__init__).parameters
     checkpoint_labels = None
     if "num_classes" in parameters:
@@ -266,7 +275,7 @@ def load_task(cls, path, dtype=None, strict=True, progress=True,
                 task_kwargs.setdefault("num_classes", int(count))
     if "tokenizer" in parameters and "tokenizer" not in task_kwargs:
         task_kwargs["tokenizer"] = _tokenizer_if_any(directory)
-    backbone = _backbone(converter, config, dtype)
+    backbone = _backbone(checkpoint_format, config, dtype)
     if dtype is not None:
         task_kwargs["dtype"] = dtype
     model = cls(backbone=backbone, **task_kwargs)
@@ -281,10 +290,56 @@ def load_task(cls, path, dtype=None, strict=True, progress=True,
     return model
 
 
+def load_text_embedder(cls, path, dtype=None, strict=True, progress=True,
+                       preprocessor=None, sequence_length=None,
+                       **task_kwargs):
+    """`TextEmbedder.from_pretrained`: a sentence-transformers directory
+    (its pooling, projection, normalisation and max_seq_length), or a bare
+    Hugging Face encoder (the `TextEmbedder` defaults: mean pooling,
+    normalised). The preprocessor comes with it, around the checkpoint's
+    tokenizer: no other argument is needed."""
+    directory = resolve_checkpoint(path)
+    layout = None
+    transformer = directory
+    if sentence_transformers_layout.has_layout(directory):
+        layout = sentence_transformers_layout.read_layout(directory)
+        transformer = os.path.join(directory, layout.transformer_path)
+    config = read_config(transformer)
+    checkpoint_format = registry.checkpoint_format(model_type(config))
+    backbone_class = cls.backbone_class or checkpoint_format.BACKBONE
+    backbone = load_backbone(backbone_class, transformer, dtype, strict,
+                             progress)
+    if preprocessor is None:
+        sequence_length = (
+            sequence_length or (layout and layout.max_seq_length)
+            or backbone.max_sequence_length
+        )
+        preprocessor = cls.preprocessor_class(
+            load_tokenizer(transformer), sequence_length=min(
+                int(sequence_length), backbone.max_sequence_length
+            )
+        )
+    kwargs = dict(layout.task_kwargs) if layout else {}
+    kwargs.update(task_kwargs)
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    model = cls(backbone=backbone, preprocessor=preprocessor, **kwargs)
+    if layout is not None and layout.dense_path is not None:
+        if model.projection is None:
+            raise ValueError(
+                f"{layout.dense_path} is a Dense projection; do not pass "
+                f"projection_dim=None when loading this directory."
+            )
+        model.build()
+        kernel, bias = sentence_transformers_layout.read_dense_weights(
+            layout.dense_path
+        )
+        model.projection.set_weights([kernel, bias])
+    return model
+
+
 def _tokenizer_if_any(directory):
     """The checkpoint's tokenizer, or None when it has no tokenizer files."""
-    from tfzoo.convert.hf_tokenizer import load_tokenizer
-
     try:
         return load_tokenizer(directory)
     except FileNotFoundError:
@@ -302,16 +357,13 @@ def _has_classification_head(cls, config):
 
 def default_preprocessor(cls, directory, sequence_length, label_names=None):
     """The task's preprocessor around the checkpoint's tokenizer."""
-    from tfzoo import preprocessing
-    from tfzoo.convert.hf_tokenizer import load_tokenizer
-
-    name = cls.__name__ + "Preprocessor"
-    if not hasattr(preprocessing, name):
+    preprocessor_class = cls.preprocessor_class
+    if preprocessor_class is None:
         raise ValueError(
             f"tfzoo has no preprocessor for {cls.__name__}; build one and "
             f"pass it as preprocessor=."
         )
-    preprocessor_class = getattr(preprocessing, name)
+    name = preprocessor_class.__name__
     kwargs = {"sequence_length": sequence_length}
     if "label_names" in inspect.signature(preprocessor_class).parameters:
         kwargs["label_names"] = label_names
@@ -328,6 +380,15 @@ def default_preprocessor(cls, directory, sequence_length, label_names=None):
     return preprocessor_class(tokenizer, **kwargs)
 
 
+def model_class(checkpoint_format, architectures):
+    """The tfzoo class for a checkpoint: its task when tfzoo has the
+    checkpoint's architecture, else the backbone."""
+    for architecture in architectures or ():
+        if architecture in checkpoint_format.ARCHITECTURES:
+            return checkpoint_format.ARCHITECTURES[architecture]
+    return checkpoint_format.BACKBONE
+
+
 def from_pretrained(path, dtype=None, strict=True, progress=True, **kwargs):
     """Loads a checkpoint as the tfzoo model that matches it.
 
@@ -335,12 +396,21 @@ def from_pretrained(path, dtype=None, strict=True, progress=True, **kwargs):
     `roberta`, `distilbert`: `BertBackbone` and the BERT tasks; `gpt2`:
     the GPT models) and `architectures` the task (e.g.
     `BertForSequenceClassification` gives a `BertClassifier`); a bare
-    encoder gives the backbone. Keyword arguments go to the task's
+    encoder gives the backbone, and a sentence-transformers directory
+    (`modules.json`) a `TextEmbedder`. Keyword arguments go to the task's
     `from_pretrained`.
     """
     directory = resolve_checkpoint(path)
+    if sentence_transformers_layout.has_layout(directory):
+        return TextEmbedder.from_pretrained(
+            directory, dtype=dtype, strict=strict, progress=progress,
+            **kwargs
+        )
     config = read_config(directory)
-    cls = model_class(model_type(config), config.get("architectures"))
+    cls = model_class(
+        registry.checkpoint_format(model_type(config)),
+        config.get("architectures"),
+    )
     return cls.from_pretrained(
         directory, dtype=dtype, strict=strict, progress=progress, **kwargs
     )

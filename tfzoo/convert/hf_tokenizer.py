@@ -1,6 +1,7 @@
 """Tokenizers from Hugging Face checkpoint files, and back.
 
-WordPiece checkpoints (BERT, DistilBERT) carry `vocab.txt`; byte-level BPE
+WordPiece checkpoints (BERT, DistilBERT) carry `vocab.txt` (or, written by
+`transformers` 5, only a WordPiece `tokenizer.json`); byte-level BPE
 checkpoints (RoBERTa, GPT-2) carry `vocab.json` and `merges.txt`. Casing
 (`do_lower_case`, `strip_accents`) and the special tokens come from
 `tokenizer_config.json` and `special_tokens_map.json`.
@@ -21,21 +22,22 @@ Example:
 import json
 import os
 
+from tfzoo.models import registry
+from tfzoo.tokenizers import BytePairTokenizer, WordPieceTokenizer
+
 WORD_PIECE_ROLES = ("pad_token", "unk_token", "cls_token", "sep_token",
                     "mask_token")
 BERT_DEFAULTS = {"pad_token": "[PAD]", "unk_token": "[UNK]",
                  "cls_token": "[CLS]", "sep_token": "[SEP]",
                  "mask_token": "[MASK]"}
-BYTE_PAIR_DEFAULTS = {
-    "roberta": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
-                "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>",
-                "mask_token": "<mask>"},
-    "gpt2": {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
-             "unk_token": "<|endoftext|>"},
-}
-TOKENIZER_CLASSES = {"bert": "BertTokenizer",
-                     "distilbert": "DistilBertTokenizer",
-                     "roberta": "RobertaTokenizer", "gpt2": "GPT2Tokenizer"}
+
+
+def _format_special_tokens(model_type):
+    """The special tokens a model type's tokenizer files name by default."""
+    formats = registry.checkpoint_formats()
+    if model_type not in formats:
+        return {}
+    return formats[model_type].SPECIAL_TOKENS
 
 
 def _read_json(path):
@@ -80,8 +82,6 @@ def load_tokenizer(directory):
     vocab_json = os.path.join(directory, "vocab.json")
     merges = os.path.join(directory, "merges.txt")
     if os.path.isfile(vocab_txt):
-        from tfzoo.tokenizers import WordPieceTokenizer
-
         lowercase = bool(settings.get("do_lower_case", True))
         strip_accents = settings.get("strip_accents")
         if strip_accents is None:
@@ -95,19 +95,45 @@ def load_tokenizer(directory):
         )
     if os.path.isfile(vocab_json) and os.path.isfile(merges):
         return _byte_pair_tokenizer(directory, settings, vocab_json, merges)
+    fast = _read_json(os.path.join(directory, "tokenizer.json"))
+    if fast.get("model", {}).get("type") == "WordPiece":
+        return _word_piece_from_tokenizer_json(fast, settings)
     found = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
     raise FileNotFoundError(
         f"No tokenizer files in {directory}: tfzoo reads vocab.txt "
-        f"(WordPiece) or vocab.json plus merges.txt (byte-level BPE); found "
+        f"(WordPiece), a WordPiece tokenizer.json, or vocab.json plus "
+        f"merges.txt (byte-level BPE); found "
         f"{found}."
     )
 
 
-def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
-    from tfzoo.tokenizers import BytePairTokenizer
+def _word_piece_from_tokenizer_json(fast, settings):
+    """A `WordPieceTokenizer` from a `tokenizer.json` alone (what
+    `transformers` 5 saves for BERT-style tokenizers: no vocab.txt)."""
+    model = fast["model"]
+    if model.get("continuing_subword_prefix", "##") != "##":
+        raise ValueError(
+            f"tokenizer.json's WordPiece marks word pieces with "
+            f"{model['continuing_subword_prefix']!r}; tfzoo's WordPiece "
+            f"tokenizer reads '##'."
+        )
+    vocabulary = [token for token, _ in sorted(model["vocab"].items(),
+                                                key=lambda item: item[1])]
+    normalizer = fast.get("normalizer") or {}
+    lowercase = bool(normalizer.get(
+        "lowercase", settings.get("do_lower_case", True)))
+    strip_accents = normalizer.get("strip_accents")
+    if strip_accents is None:
+        strip_accents = lowercase
+    special = [settings.get(r) or BERT_DEFAULTS[r] for r in WORD_PIECE_ROLES]
+    return WordPieceTokenizer(vocabulary, lowercase=lowercase,
+                              strip_accents=bool(strip_accents),
+                              special_tokens=special)
 
+
+def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
     config = _read_json(os.path.join(directory, "config.json"))
-    tokens = dict(BYTE_PAIR_DEFAULTS.get(config.get("model_type"), {}))
+    tokens = dict(_format_special_tokens(config.get("model_type")))
     tokens.update({k: v for k, v in settings.items()
                    if k.endswith("_token") and v})
     with open(vocab_json, encoding="utf-8") as file:
@@ -128,8 +154,6 @@ def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
 def check_savable(tokenizer):
     """Raises a clear `ValueError` for a tokenizer with no Hugging Face
     file format here (only WordPiece and byte-level BPE have one)."""
-    from tfzoo.tokenizers import BytePairTokenizer, WordPieceTokenizer
-
     if not isinstance(tokenizer, (WordPieceTokenizer, BytePairTokenizer)):
         raise ValueError(
             f"save_pretrained writes WordPiece (vocab.txt) and byte-level "
@@ -144,7 +168,8 @@ def save_tokenizer(tokenizer, directory, model_type, model_max_length=None):
     """Writes `tokenizer` as Hugging Face tokenizer files."""
     check_savable(tokenizer)
     os.makedirs(directory, exist_ok=True)
-    config = {"tokenizer_class": TOKENIZER_CLASSES.get(model_type)}
+    config = {"tokenizer_class": registry.checkpoint_format(
+        model_type).TOKENIZER_CLASS}
     if model_max_length:
         config["model_max_length"] = int(model_max_length)
     if hasattr(tokenizer, "lowercase"):  # WordPiece
@@ -192,7 +217,7 @@ def _save_byte_pair(tokenizer, directory, model_type, config):
         file.write("#version: 0.2\n")
         file.writelines(" ".join(m.split()) + "\n" for m in tokenizer.merges)
     tokens = {
-        k: v for k, v in BYTE_PAIR_DEFAULTS.get(model_type, {}).items()
+        k: v for k, v in _format_special_tokens(model_type).items()
         if v in set(vocabulary)
     }
     mask = tokens.get("mask_token")

@@ -17,10 +17,12 @@ import re
 import numpy as np
 from tqdm.auto import tqdm
 
-from tfzoo.convert.families import family
+from tfzoo.convert import sentence_transformers_layout
 from tfzoo.convert.hf_config import hf_config, infer_model_type
 from tfzoo.convert.hf_tokenizer import check_savable, save_tokenizer
 from tfzoo.convert.safetensors_io import write_checkpoint
+from tfzoo.models import registry
+from tfzoo.models.text_embedder import TextEmbedder
 
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9,
               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
@@ -60,19 +62,12 @@ def _label_config(model):
     return config
 
 
-def _special_token_ids(tokenizer, model_type):
+def _special_token_ids(tokenizer, checkpoint_format):
     """config.json's pad/bos/eos ids, from the tokenizer's vocabulary."""
     if tokenizer is None or not hasattr(tokenizer, "get_vocabulary"):
         return {}
     ids = {token: i for i, token in enumerate(tokenizer.get_vocabulary())}
-    roles = {
-        "bert": {"pad_token_id": "[PAD]"},
-        "distilbert": {"pad_token_id": "[PAD]"},
-        "roberta": {"pad_token_id": "<pad>", "bos_token_id": "<s>",
-                    "eos_token_id": "</s>"},
-        "gpt2": {"bos_token_id": "<|endoftext|>",
-                 "eos_token_id": "<|endoftext|>"},
-    }[model_type]
+    roles = checkpoint_format.SPECIAL_TOKEN_IDS
     return {key: ids[token] for key, token in roles.items() if token in ids}
 
 
@@ -83,20 +78,31 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
     Args:
         model: a tfzoo backbone or task model.
         directory: output directory (created if needed).
-        model_type: "bert", "roberta", "distilbert" or "gpt2"; by default
-            inferred from the backbone (a `position_offset` means RoBERTa,
-            no segment embeddings DistilBERT).
+        model_type: a registered Hugging Face model type ("bert",
+            "roberta", "distilbert", "gpt2", ...); by default the one whose
+            checkpoint format `describes` the backbone (for a
+            `BertBackbone`: a `position_offset` means RoBERTa, no segment
+            embeddings DistilBERT).
         max_shard_size: split the weights into shards of at most this many
             bytes (int, or e.g. "200MB").
         tokenizer: tokenizer to save; by default the preprocessor's (or
             the model's). False: save no tokenizer files.
         progress: show a progress bar.
+
+    A `TextEmbedder` is written as a sentence-transformers directory: its
+    backbone as the Hugging Face checkpoint at the root, plus
+    `modules.json`, the pooling, projection and normalisation modules and
+    `sentence_bert_config.json` (see `sentence_transformers_layout`).
     """
+    if isinstance(model, TextEmbedder):
+        _save_text_embedder(model, directory, model_type, max_shard_size,
+                            tokenizer, progress)
+        return
     backbone = getattr(model, "backbone", model)
     model_type = model_type or infer_model_type(backbone)
-    converter = family(model_type)
-    prefix = converter.BASE_PREFIX if model is not backbone else ""
-    weights = converter.model_weights(model, prefix)
+    checkpoint_format = registry.checkpoint_format(model_type)
+    prefix = checkpoint_format.BASE_PREFIX if model is not backbone else ""
+    weights = checkpoint_format.model_weights(model, prefix)
     config = hf_config(backbone, model_type)
     config.update(architectures=[weights.architecture])
     config.update(_label_config(model))
@@ -125,7 +131,7 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
         tokenizer = None
     if tokenizer is not None:
         check_savable(tokenizer)  # before anything is written
-    config.update(_special_token_ids(tokenizer, model_type))
+    config.update(_special_token_ids(tokenizer, checkpoint_format))
 
     os.makedirs(directory, exist_ok=True)
     with tqdm(
@@ -147,3 +153,22 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
             tokenizer, directory, model_type,
             model_max_length=backbone.max_sequence_length or sequence_length,
         )
+
+
+def _save_text_embedder(model, directory, model_type, max_shard_size,
+                        tokenizer, progress):
+    if tokenizer is None:
+        tokenizer = getattr(model.preprocessor, "tokenizer", None)
+    save_pretrained(model.backbone, directory, model_type, max_shard_size,
+                    tokenizer if tokenizer is not None else False, progress)
+    projection = None
+    if model.projection is not None:
+        kernel, bias = (np.asarray(w, np.float32)
+                        for w in model.projection.get_weights())
+        projection = (kernel, bias, model.projection_activation)
+    sequence_length = getattr(model.preprocessor, "sequence_length", None)
+    sentence_transformers_layout.write_layout(
+        directory, model.pooling, model.normalize,
+        sequence_length or model.backbone.max_sequence_length,
+        model.backbone.hidden_dim, projection,
+    )

@@ -14,7 +14,7 @@
 import tensorflow as tf
 
 from tfzoo.export import warmup
-from tfzoo.export.task_preprocessing import label_names, require_preprocessor
+from tfzoo.models.task_preprocessing import label_names, require_preprocessor
 from tfzoo.preprocessing.length_buckets import call_on_length_bucket
 from tfzoo.preprocessing.bert_classifier_preprocessor import (
     BertClassifierPreprocessor,

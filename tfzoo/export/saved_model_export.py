@@ -14,6 +14,11 @@ from tfzoo.export.classifier_signatures import (
     classifier_signatures,
     classifier_warmup_logs,
 )
+from tfzoo.export.embedder_signatures import (
+    corpus_index,
+    embedder_signatures,
+    embedder_warmup_logs,
+)
 from tfzoo.export.generate_signatures import (
     DEFAULT_MAX_NEW_TOKENS,
     generate_signatures,
@@ -29,15 +34,8 @@ from tfzoo.export.token_classifier_signatures import (
     token_classifier_signatures,
     token_classifier_warmup_logs,
 )
-from tfzoo.models.bert.bert_classifier import BertClassifier
-from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
-from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
-from tfzoo.models.generative_task import GenerativeTask
 
 WARMUP_FILE = warmup.WARMUP_FILE
-SUPPORTED_MODELS = (
-    BertClassifier, BertTokenClassifier, BertQuestionAnswerer, GenerativeTask,
-)
 
 
 def next_version(base_path):
@@ -50,38 +48,49 @@ def next_version(base_path):
 
 def export_saved_model(model, base_path, version=None, text_pair=False,
                        max_answer_length=None, max_new_tokens=None,
-                       xla_generate=False, verbose=False):
+                       xla_generate=False, corpus=None, corpus_ids=None,
+                       corpus_dtype=None, verbose=False):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
-    BERT tasks built with a preprocessor get `serving_default` (raw text
-    in, tokenized in the graph by the model's own preprocessor) and
-    `predict_token_ids` (`token_ids`, `segment_ids`, `padding_mask` int32
+    The signatures follow the task's `serving_kind` (`SERVING_KINDS`).
+    Classifiers, token classifiers and question answerers built with a
+    preprocessor get `serving_default` (raw text in, tokenized in the
+    graph by the model's own preprocessor) and `predict_token_ids`
+    (`token_ids`, `segment_ids`, `padding_mask` int32
     `[batch, sequence_length]` in, raw head outputs out); classifiers also
     get `classify` (TF Serving's Classify API). Generative tasks
-    (`GPTCausalLM`) built with a tokenizer get `serving_default` (prompt
-    text in, generated text out) and `generate` (per-request sampling
-    options). Inputs and outputs per task are in the docs of
+    (`GPTCausalLM`, ...) built with a tokenizer get `serving_default`
+    (prompt text in, generated text out) and `generate` (per-request
+    sampling options). Inputs and outputs per kind are in the docs of
     `tfzoo.export.classifier_signatures`, `token_classifier_signatures`,
     `question_answerer_signatures` and `generate_signatures`.
 
     Args:
-        model: a `BertClassifier`, `BertTokenClassifier` or
+        model: a task whose `serving_kind` is in `SERVING_KINDS` (e.g. a
+            `BertClassifier`, `BertTokenClassifier` or
             `BertQuestionAnswerer` built with a preprocessor, or a
-            `GPTCausalLM` built with a tokenizer.
+            `GPTCausalLM` built with a tokenizer).
         base_path: the model's directory; versions are subdirectories.
         version: default one above the highest present.
         text_pair: classifiers only: serve `text` and `text_pair`.
         max_answer_length: question answerers only: the longest answer in
             tokens (default 30).
-        max_new_tokens: `GPTCausalLM` only: the tokens `serving_default`
+        max_new_tokens: generative tasks only: the tokens `serving_default`
             generates (default 32); see `tfzoo.export.generate_signatures`
             for its `serving_default` and `generate` signatures.
-        xla_generate: `GPTCausalLM` only: also export `generate_xla`,
+        xla_generate: generative tasks only: also export `generate_xla`,
             `generate` with its decode compiled by XLA, for servers
             started with `--xla_cpu_compilation_enabled=true` (others
             answer it INTERNAL "XLA compilation disabled"). It gets no
             warmup records, since TF Serving fails a version's load when
             a warmup request fails.
+        corpus: text embedders only: a list of texts to search; adds the
+            `search` signature, with the corpus embedded at export time
+            and stored in the SavedModel (see
+            `tfzoo.export.embedder_signatures`).
+        corpus_ids: one unique id per corpus text (default "0", "1", ...).
+        corpus_dtype: "float32" (default) or "bfloat16" (half the size)
+            for the stored corpus embeddings.
         verbose: print what is exported, roughly how long that takes, and
             then how long it took.
 
@@ -96,8 +105,15 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
         print(f"exporting the {type(model).__name__} for TF Serving to "
               f"{base_path} (tracing its signatures, saving, checking; "
               f"usually 10-30 s on 2 CPU cores)...", flush=True)
-    signatures, method_names, warmup_logs = _task_exports(
-        model, text_pair, max_answer_length, max_new_tokens, xla_generate
+    given = {
+        "text_pair": text_pair, "max_answer_length": max_answer_length,
+        "max_new_tokens": max_new_tokens, "xla_generate": xla_generate,
+        "corpus": corpus, "corpus_ids": corpus_ids,
+        "corpus_dtype": corpus_dtype, "verbose": verbose,
+    }
+    signatures, method_names, warmup_logs, trackables = _task_exports(
+        model,
+        {k: v for k, v in given.items() if v is not None and v is not False},
     )
     version = next_version(base_path) if version is None else int(version)
     final_path = os.path.join(base_path, str(version))
@@ -115,6 +131,8 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
         module.model = model
         module.preprocessor = model.preprocessor
         module.tokenizer = getattr(model, "tokenizer", None)
+        for name, trackable in trackables.items():
+            setattr(module, name, trackable)
         tf.saved_model.save(module, temporary, signatures=signatures)
         for name, method_name in method_names.items():
             _set_method_name(temporary, name, method_name)
@@ -131,63 +149,91 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
     return final_path
 
 
-def _task_exports(model, text_pair, max_answer_length, max_new_tokens,
-                  xla_generate):
-    """(signatures, method names other than Predict, warmup logs)."""
-    if not isinstance(model, SUPPORTED_MODELS):
-        supported = ", ".join(cls.__name__ for cls in SUPPORTED_MODELS)
-        raise TypeError(
-            f"export_saved_model cannot export a {type(model).__name__}; "
-            f"it supports {supported}."
-        )
-    if text_pair and not isinstance(model, BertClassifier):
-        raise ValueError(
-            f"text_pair=True is for BertClassifier, not "
-            f"{type(model).__name__}."
-        )
-    if max_answer_length is not None and not isinstance(
-        model, BertQuestionAnswerer
-    ):
-        raise ValueError(
-            f"max_answer_length is for BertQuestionAnswerer, not "
-            f"{type(model).__name__}."
-        )
-    if max_new_tokens is not None and not isinstance(model, GenerativeTask):
-        raise ValueError(
-            f"max_new_tokens is for generative tasks (GPTCausalLM), not "
-            f"{type(model).__name__}."
-        )
-    if xla_generate and not isinstance(model, GenerativeTask):
-        raise ValueError(
-            f"xla_generate=True is for generative tasks (GPTCausalLM), not "
-            f"{type(model).__name__}."
-        )
-    if isinstance(model, GenerativeTask):
-        max_new_tokens = max_new_tokens or DEFAULT_MAX_NEW_TOKENS
-        return (
-            generate_signatures(model, max_new_tokens, xla_generate),
-            {},
-            generate_warmup_logs(max_new_tokens),
-        )
-    if isinstance(model, BertClassifier):
-        return (
-            classifier_signatures(model, text_pair),
-            {"classify": CLASSIFY_METHOD},
-            classifier_warmup_logs(model, text_pair),
-        )
-    if isinstance(model, BertTokenClassifier):
-        return (
-            token_classifier_signatures(model),
-            {},
-            token_classifier_warmup_logs(model),
-        )
-    if max_answer_length is None:
-        max_answer_length = DEFAULT_MAX_ANSWER_LENGTH
+def _classifier_exports(model, options):
     return (
-        question_answerer_signatures(model, max_answer_length),
-        {},
-        question_answerer_warmup_logs(model),
+        classifier_signatures(model, options.get("text_pair", False)),
+        {"classify": CLASSIFY_METHOD},
+        classifier_warmup_logs(model, options.get("text_pair", False)), {},
     )
+
+
+def _token_classifier_exports(model, options):
+    return (
+        token_classifier_signatures(model), {},
+        token_classifier_warmup_logs(model), {},
+    )
+
+
+def _question_answerer_exports(model, options):
+    max_answer_length = options.get(
+        "max_answer_length", DEFAULT_MAX_ANSWER_LENGTH
+    )
+    return (
+        question_answerer_signatures(model, max_answer_length), {},
+        question_answerer_warmup_logs(model), {},
+    )
+
+
+def _embedder_exports(model, options):
+    index = None
+    if options.get("corpus") is not None:
+        index = corpus_index(
+            model, options["corpus"], options.get("corpus_ids"),
+            options.get("corpus_dtype", "float32"),
+            progress=options.get("verbose", False),
+        )
+    return (
+        embedder_signatures(model, index), {},
+        embedder_warmup_logs(model, index), {"corpus_index": index},
+    )
+
+
+def _generator_exports(model, options):
+    max_new_tokens = options.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
+    return (
+        generate_signatures(
+            model, max_new_tokens, options.get("xla_generate", False)
+        ),
+        {},
+        generate_warmup_logs(max_new_tokens),
+        {},
+    )
+
+
+# A task's `serving_kind` -> (its exports, the export options it takes).
+# Exports return (signatures, method names other than Predict, warmup
+# logs, objects the signatures use that the SavedModel must keep).
+SERVING_KINDS = {
+    "classifier": (_classifier_exports, ("text_pair",)),
+    "token_classifier": (_token_classifier_exports, ()),
+    "question_answerer": (_question_answerer_exports, ("max_answer_length",)),
+    "generator": (_generator_exports, ("max_new_tokens", "xla_generate")),
+    "embedder": (_embedder_exports,
+                 ("corpus", "corpus_ids", "corpus_dtype")),
+}
+
+
+def _task_exports(model, options):
+    """`model`'s exports (see `SERVING_KINDS`); `options` holds the
+    export options given (and `verbose`)."""
+    kind = getattr(model, "serving_kind", None)
+    if kind not in SERVING_KINDS:
+        raise TypeError(
+            f"export_saved_model cannot export a {type(model).__name__}: its "
+            f"serving_kind is {kind!r}; tasks of kinds {sorted(SERVING_KINDS)} "
+            f"export (classifiers, token classifiers, question answerers, "
+            f"text embedders and generative tasks)."
+        )
+    exports, accepted = SERVING_KINDS[kind]
+    for name in options:
+        if name not in accepted and name != "verbose":
+            takers = [k for k, (_, names) in SERVING_KINDS.items()
+                      if name in names]
+            raise ValueError(
+                f"{name} is for {' and '.join(takers)} tasks, not "
+                f"{type(model).__name__} (a {kind})."
+            )
+    return exports(model, options)
 
 
 def _set_method_name(export_dir, signature, method_name):

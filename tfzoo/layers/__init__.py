@@ -10,6 +10,7 @@ from tfzoo.layers.position_embedding import PositionEmbedding
 from tfzoo.layers.relative_position_bias import RelativePositionBias
 from tfzoo.layers.rms_normalization import RMSNormalization
 from tfzoo.layers.rotary_embedding import RotaryEmbedding
+from tfzoo.layers.sequence_pooling import SequencePooling
 from tfzoo.layers.sinusoidal_position_embedding import (
     SinusoidalPositionEmbedding,
 )

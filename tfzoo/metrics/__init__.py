@@ -11,3 +11,5 @@ from tfzoo.metrics.squad_metrics import (
     squad_metrics,
     token_f1,
 )
+from tfzoo.metrics.retrieval_metrics import retrieval_metrics
+from tfzoo.metrics.sts_metrics import sts_metrics

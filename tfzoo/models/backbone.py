@@ -2,7 +2,7 @@
 
 import keras
 
-from tfzoo.models import input_checks
+from tfzoo.models import input_checks, registry
 
 
 class Backbone(keras.Model):
@@ -35,15 +35,11 @@ class Backbone(keras.Model):
     def from_pretrained(cls, path, **kwargs):
         """Loads a Hugging Face checkpoint directory (or hub id); see
         `tfzoo.convert.from_pretrained`."""
-        from tfzoo.convert.from_pretrained import load_backbone
-
-        return load_backbone(cls, path, **kwargs)
+        return registry.pretrained_io("load_backbone")(cls, path, **kwargs)
 
     def save_pretrained(self, directory, **kwargs):
         """Writes a Hugging Face checkpoint; see `tfzoo.convert`."""
-        from tfzoo.convert.save_pretrained import save_pretrained
-
-        save_pretrained(self, directory, **kwargs)
+        registry.pretrained_io("save_pretrained")(self, directory, **kwargs)
 
     def check_inputs(self, inputs):
         """Raises a clear error for wrong keys, lengths or token ids."""

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfzoo.models import input_checks
+from tfzoo.models import input_checks, registry
 from tfzoo.preprocessing.length_buckets import trim_to_length_bucket
 from tfzoo.training.adamw import AdamW
 from tfzoo.training.compile_notice import CompileNotice
@@ -50,6 +50,11 @@ class Task(keras.Model):
 
     backbone_class = None
     extra_input_keys = ()
+    # The preprocessor `from_pretrained(..., sequence_length=)` attaches.
+    preprocessor_class = None
+    # Which serving signatures `tfzoo.export` writes: "classifier",
+    # "token_classifier", "question_answerer", "generator", or None.
+    serving_kind = None
     default_learning_rate = 5e-5
 
     def __init__(self, *args, preprocessor=None, **kwargs):
@@ -81,16 +86,12 @@ class Task(keras.Model):
         starts fresh, with a warning). `sequence_length=` also attaches the
         task's preprocessor with the checkpoint's tokenizer. See
         `tfzoo.convert.from_pretrained.load_task`."""
-        from tfzoo.convert.from_pretrained import load_task
-
-        return load_task(cls, path, **kwargs)
+        return registry.pretrained_io("load_task")(cls, path, **kwargs)
 
     def save_pretrained(self, directory, **kwargs):
         """Writes a Hugging Face checkpoint (weights, config, tokenizer);
         see `tfzoo.convert.save_pretrained`."""
-        from tfzoo.convert.save_pretrained import save_pretrained
-
-        save_pretrained(self, directory, **kwargs)
+        registry.pretrained_io("save_pretrained")(self, directory, **kwargs)
 
     @property
     def input_keys(self):

@@ -3,8 +3,10 @@ import pytest
 import tensorflow as tf
 
 from tests import synthetic_tasks as tasks
-from tests.harness import run_model_test
+from tests.harness import run_model_test, run_task_test
 from tfzoo.models import BertBackbone, BertClassifier
+from tfzoo.preprocessing import BertClassifierPreprocessor
+from tfzoo.tokenizers import WordPieceTokenizer
 
 LEARNING_RATE = 2e-3
 
@@ -122,3 +124,20 @@ def test_wrong_keys_in_a_dataset_fail_before_training():
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     with pytest.raises(ValueError, match=r"missing \['padding_mask'\]"):
         model.fit(dataset, verbose=0)
+
+
+def test_task_checks_on_raw_text():
+    texts = ["the ferry left late", "a calm and sunny pier",
+             "late again, the ferry", "sunny and calm"]
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",
+                  "ferry", "left", "late", "a", "calm", "and", "sunny",
+                  "pier", "again", ","]
+    model = BertClassifier(
+        BertBackbone(**dict(tasks.TINY_BERT,
+                            vocabulary_size=len(vocabulary))),
+        num_classes=2,
+        preprocessor=BertClassifierPreprocessor(
+            WordPieceTokenizer(vocabulary), sequence_length=8,
+            label_names=["late", "calm"]),
+    )
+    run_task_test(model, texts, ["late", "calm", "late", "calm"])

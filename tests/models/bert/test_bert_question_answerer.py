@@ -1,8 +1,10 @@
 import numpy as np
 
 from tests import synthetic_tasks as tasks
-from tests.harness import run_model_test
+from tests.harness import run_model_test, run_task_test
 from tfzoo.models import BertBackbone, BertQuestionAnswerer
+from tfzoo.preprocessing import BertQuestionAnswererPreprocessor
+from tfzoo.tokenizers import WordPieceTokenizer
 
 
 def test_shared_checks():
@@ -41,3 +43,22 @@ def test_labels_as_a_pair():
         return_dict=True,
     )
     assert from_dict == from_pair
+
+
+def test_task_checks_on_raw_questions():
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who",
+                  "won", "?", "ada", "the", "race", ".", "where", "oslo",
+                  "in"]
+    x = {"question": ["Who won?", "Where?", "Who won?", "Where?"],
+         "context": ["Ada won the race.", "The race in Oslo.",
+                     "The race: Ada won.", "Oslo won the race."]}
+    y = {"answer_start": [0, 12, 10, 0],
+         "answer_text": ["Ada", "Oslo", "Ada", "Oslo"]}
+    model = BertQuestionAnswerer(
+        BertBackbone(**dict(tasks.TINY_BERT,
+                            vocabulary_size=len(vocabulary))),
+        preprocessor=BertQuestionAnswererPreprocessor(
+            WordPieceTokenizer(vocabulary), sequence_length=10,
+            doc_stride=2),
+    )
+    run_task_test(model, x, y)

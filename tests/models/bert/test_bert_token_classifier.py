@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests import synthetic_tasks as tasks
-from tests.harness import run_model_test
+from tests.harness import run_model_test, run_task_test
 from tfzoo.models import BertBackbone, BertTokenClassifier
+from tfzoo.preprocessing import BertTokenClassifierPreprocessor
+from tfzoo.tokenizers import WordPieceTokenizer
 
 
 def test_shared_checks():
@@ -48,3 +51,23 @@ def test_ignored_labels_count_in_neither_loss_nor_accuracy():
 def test_needs_at_least_two_classes():
     with pytest.raises(ValueError, match="num_classes"):
         BertTokenClassifier(BertBackbone(**tasks.TINY_BERT), num_classes=1)
+
+
+def test_task_checks_on_raw_words():
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "mira",
+                  "sailed", "to", "tromsø", "jon", "walked", "bergen"]
+    words = tf.ragged.constant([["Mira", "sailed", "to", "Tromsø"],
+                                ["Jon", "walked"], ["Bergen"],
+                                ["Jon", "sailed", "to", "Bergen"]])
+    labels = tf.ragged.constant([["B-PER", "O", "O", "B-LOC"],
+                                 ["B-PER", "O"], ["B-LOC"],
+                                 ["B-PER", "O", "O", "B-LOC"]])
+    model = BertTokenClassifier(
+        BertBackbone(**dict(tasks.TINY_BERT,
+                            vocabulary_size=len(vocabulary))),
+        num_classes=3,
+        preprocessor=BertTokenClassifierPreprocessor(
+            WordPieceTokenizer(vocabulary), sequence_length=8,
+            label_names=["O", "B-PER", "B-LOC"]),
+    )
+    run_task_test(model, words, labels)

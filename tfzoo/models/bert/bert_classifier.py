@@ -6,6 +6,9 @@ from tfzoo.layers.dropout import Dropout
 from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_heads import logits_layer
 from tfzoo.models.task import Task
+from tfzoo.preprocessing.bert_classifier_preprocessor import (
+    BertClassifierPreprocessor,
+)
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
@@ -33,6 +36,8 @@ class BertClassifier(Task):
     """
 
     backbone_class = BertBackbone
+    preprocessor_class = BertClassifierPreprocessor
+    serving_kind = "classifier"
 
     def __init__(self, backbone, num_classes=2, dropout=0.1, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 1:

@@ -4,8 +4,12 @@ import keras
 import tensorflow as tf
 
 from tfzoo.layers.span_head import SpanHead
+from tfzoo.models.bert import answer_spans
 from tfzoo.models.bert.bert_backbone import BertBackbone, bert_initializer
 from tfzoo.models.task import Task, weighted_mean
+from tfzoo.preprocessing.bert_question_answerer_preprocessor import (
+    BertQuestionAnswererPreprocessor,
+)
 
 
 def _span_labels(y):
@@ -43,6 +47,8 @@ class BertQuestionAnswerer(Task):
     """
 
     backbone_class = BertBackbone
+    preprocessor_class = BertQuestionAnswererPreprocessor
+    serving_kind = "question_answerer"
 
     def __init__(self, backbone, **kwargs):
         # === Layers ===
@@ -102,9 +108,7 @@ class BertQuestionAnswerer(Task):
         >>> context[start:end] == answers["answer_text"][0] != ""
         True
         """
-        from tfzoo.export.question_answerer_signatures import predict_answers
-
-        return predict_answers(
+        return answer_spans.predict_answers(
             self, questions, contexts, max_answer_length, batch_size
         )
 

@@ -4,9 +4,13 @@ import keras
 
 from tfzoo.layers.dropout import Dropout
 from tfzoo.metrics.masked_accuracy import MaskedAccuracy
+from tfzoo.models.bert import word_labels
 from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_heads import logits_layer
 from tfzoo.models.task import Task
+from tfzoo.preprocessing.bert_token_classifier_preprocessor import (
+    BertTokenClassifierPreprocessor,
+)
 
 IGNORE_LABEL = -100
 
@@ -36,6 +40,8 @@ class BertTokenClassifier(Task):
     """
 
     backbone_class = BertBackbone
+    preprocessor_class = BertTokenClassifierPreprocessor
+    serving_kind = "token_classifier"
 
     def __init__(self, backbone, num_classes, dropout=0.1, **kwargs):
         if not isinstance(num_classes, int) or num_classes < 2:
@@ -88,9 +94,7 @@ class BertTokenClassifier(Task):
         >>> result["num_labeled_words"], result["word_labels"][0, 2:]
         (array([2], dtype=int32), array(['', ''], dtype=object))
         """
-        from tfzoo.export.token_classifier_signatures import predict_words
-
-        return predict_words(self, texts, batch_size)
+        return word_labels.predict_words(self, texts, batch_size)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(

@@ -7,37 +7,81 @@ sentence classifier whose `classifier.dense` (tanh, on the first token)
 plays the part of BERT's pooler; it loads into the backbone's pooler.
 """
 
-from tfzoo.convert.bert_weights import encoder_specs, masked_lm_specs
-from tfzoo.convert.weight_groups import ModelWeights, WeightGroup
-from tfzoo.convert.weight_specs import dense
+from tfzoo.models.bert import hf_bert
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_classifier import BertClassifier
+from tfzoo.models.bert.bert_masked_lm import BertMaskedLM
+from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
+from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
+from tfzoo.models.bert.hf_bert import encoder_specs, masked_lm_specs
+from tfzoo.models.hf_format.config_fields import field
+from tfzoo.models.hf_format.weight_groups import ModelWeights, WeightGroup
+from tfzoo.models.hf_format.weight_specs import dense
 
 MODEL_TYPE = "roberta"
+BACKBONE = BertBackbone
+ARCHITECTURES = {
+    "RobertaModel": BertBackbone,
+    "RobertaForSequenceClassification": BertClassifier,
+    "RobertaForTokenClassification": BertTokenClassifier,
+    "RobertaForQuestionAnswering": BertQuestionAnswerer,
+    "RobertaForMaskedLM": BertMaskedLM,
+}
 BASE_PREFIX = "roberta."
 HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")
 IGNORED_SUFFIXES = ("embeddings.position_ids", "embeddings.token_type_ids")
+TOKENIZER_CLASS = "RobertaTokenizer"
+SPECIAL_TOKENS = {
+    "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+    "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
+SPECIAL_TOKEN_IDS = {
+    "pad_token_id": "<pad>", "bos_token_id": "<s>", "eos_token_id": "</s>",
+}
 
 
-def backbone_class():
-    from tfzoo.models import BertBackbone
+def backbone_kwargs(config):
+    """`BertBackbone` arguments for a RoBERTa `config.json`."""
+    kwargs = hf_bert.backbone_kwargs(config)
+    # RoBERTa numbers real tokens from padding_idx + 1.
+    offset = field(config, "pad_token_id", 1) + 1
+    kwargs["position_offset"] = offset
+    kwargs["max_sequence_length"] -= offset
+    return kwargs
 
-    return BertBackbone
+
+def hf_config(backbone):
+    """The `config.json` of `backbone` as a RoBERTa checkpoint."""
+    offset = backbone.position_offset
+    if offset < 1:
+        raise ValueError(
+            "A RoBERTa checkpoint numbers positions from pad_token_id + "
+            "1; this backbone has position_offset=0. Save it as 'bert'."
+        )
+    return {
+        **hf_bert.bert_layout_config(backbone, offset),
+        "pad_token_id": offset - 1, "bos_token_id": 0, "eos_token_id": 2,
+    }
+
+
+def describes(backbone):
+    return backbone.position_offset > 0
 
 
 def model_weights(model, prefix):
     """`ModelWeights` of a RoBERTa backbone or task; `prefix` is "" or
     "roberta." for the encoder's tensors."""
-    from tfzoo.models import bert
-
     backbone = getattr(model, "backbone", model)
     encoder = WeightGroup(
         "encoder", encoder_specs(backbone, prefix), required=True
     )
-    if isinstance(model, bert.BertBackbone):
+    if isinstance(model, BertBackbone):
         pooler = WeightGroup(
             "pooler", dense(backbone.pooler, f"{prefix}pooler.dense"),
         )
         return ModelWeights("RobertaModel", [encoder, pooler])
-    if isinstance(model, bert.BertClassifier):
+    if isinstance(model, BertClassifier):
         return ModelWeights("RobertaForSequenceClassification", [
             encoder,
             WeightGroup(
@@ -47,20 +91,20 @@ def model_weights(model, prefix):
                 same_architecture_only=True,
             ),
         ])
-    if isinstance(model, bert.BertTokenClassifier):
+    if isinstance(model, BertTokenClassifier):
         return ModelWeights("RobertaForTokenClassification", [
             encoder,
             WeightGroup("token classifier head",
                         dense(model.output_dense, "classifier"),
                         same_architecture_only=True),
         ])
-    if isinstance(model, bert.BertQuestionAnswerer):
+    if isinstance(model, BertQuestionAnswerer):
         return ModelWeights("RobertaForQuestionAnswering", [
             encoder,
             WeightGroup("span head",
                         dense(model.span_head.dense, "qa_outputs")),
         ])
-    if isinstance(model, bert.BertMaskedLM):
+    if isinstance(model, BertMaskedLM):
         head = model.masked_lm_head
         return ModelWeights(
             "RobertaForMaskedLM",

@@ -7,8 +7,15 @@ projections are separate `Linear` layers in the checkpoint and one fused
 kernel in tfzoo's attention.
 """
 
-from tfzoo.convert.weight_groups import ModelWeights, WeightGroup
-from tfzoo.convert.weight_specs import (
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_classifier import BertClassifier
+from tfzoo.models.bert.bert_masked_lm import BertMaskedLM
+from tfzoo.models.bert.bert_pretrainer import BertPretrainer
+from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
+from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
+from tfzoo.models.hf_format.config_fields import field, require
+from tfzoo.models.hf_format.weight_groups import ModelWeights, WeightGroup
+from tfzoo.models.hf_format.weight_specs import (
     copy,
     dense,
     fused_qkv_bias,
@@ -18,17 +25,78 @@ from tfzoo.convert.weight_specs import (
 )
 
 MODEL_TYPE = "bert"
+BACKBONE = BertBackbone
+ARCHITECTURES = {
+    "BertModel": BertBackbone,
+    "BertForSequenceClassification": BertClassifier,
+    "BertForTokenClassification": BertTokenClassifier,
+    "BertForQuestionAnswering": BertQuestionAnswerer,
+    "BertForMaskedLM": BertMaskedLM,
+    "BertForPreTraining": BertPretrainer,
+}
 BASE_PREFIX = "bert."
 # Tensors of heads this family's checkpoints may carry.
 HEAD_PREFIXES = ("cls.", "classifier.", "qa_outputs.")
 # Buffers some checkpoints store that are not weights.
 IGNORED_SUFFIXES = ("embeddings.position_ids", "embeddings.token_type_ids")
+TOKENIZER_CLASS = "BertTokenizer"
+SPECIAL_TOKENS = {}  # WordPiece: the vocabulary's own [PAD], [UNK], ...
+SPECIAL_TOKEN_IDS = {"pad_token_id": "[PAD]"}
 
 
-def backbone_class():
-    from tfzoo.models import BertBackbone
+def backbone_kwargs(config):
+    """`BertBackbone` arguments for a BERT `config.json`."""
+    require(config, "hidden_act", ("gelu",), "gelu")
+    require(config, "position_embedding_type", ("absolute",), "absolute")
+    return {
+        "vocabulary_size": field(config, "vocab_size"),
+        "num_layers": field(config, "num_hidden_layers"),
+        "num_heads": field(config, "num_attention_heads"),
+        "hidden_dim": field(config, "hidden_size"),
+        "intermediate_dim": field(config, "intermediate_size"),
+        "dropout": field(config, "hidden_dropout_prob", 0.1),
+        "max_sequence_length": field(config, "max_position_embeddings"),
+        "num_segments": field(config, "type_vocab_size", 2),
+        "layer_norm_epsilon": field(config, "layer_norm_eps", 1e-12),
+    }
 
-    return BertBackbone
+
+def bert_layout_config(backbone, position_offset=0):
+    """The `config.json` fields BERT and RoBERTa share."""
+    if backbone.num_segments < 1:
+        raise ValueError(
+            "A bert or roberta checkpoint needs segment (token type) "
+            "embeddings; this backbone has num_segments=0. Save it as "
+            "'distilbert'."
+        )
+    return {
+        "vocab_size": backbone.vocabulary_size,
+        "hidden_size": backbone.hidden_dim,
+        "num_hidden_layers": backbone.num_layers,
+        "num_attention_heads": backbone.num_heads,
+        "intermediate_size": backbone.intermediate_dim,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": backbone.dropout,
+        "attention_probs_dropout_prob": backbone.dropout,
+        "max_position_embeddings":
+            backbone.max_sequence_length + position_offset,
+        "type_vocab_size": backbone.num_segments,
+        "layer_norm_eps": backbone.layer_norm_epsilon,
+        "position_embedding_type": "absolute",
+        "initializer_range": 0.02,
+    }
+
+
+def hf_config(backbone):
+    """The `config.json` of `backbone` as a BERT checkpoint."""
+    return {
+        **bert_layout_config(backbone, backbone.position_offset),
+        "pad_token_id": 0,
+    }
+
+
+def describes(backbone):
+    return backbone.position_offset == 0 and backbone.num_segments > 0
 
 
 def embedding_specs(backbone, prefix):
@@ -106,8 +174,6 @@ def masked_lm_specs(head, transform, norm, bias):
 def model_weights(model, prefix):
     """`ModelWeights` of a BERT backbone or task; `prefix` is "" or
     "bert." for the encoder's tensors."""
-    from tfzoo.models import bert
-
     backbone = getattr(model, "backbone", model)
     encoder = WeightGroup(
         "encoder", encoder_specs(backbone, prefix), required=True
@@ -119,9 +185,9 @@ def model_weights(model, prefix):
             save=used, announce=used,
         )
 
-    if isinstance(model, bert.BertBackbone):
+    if isinstance(model, BertBackbone):
         return ModelWeights("BertModel", [encoder, pooler(True)])
-    if isinstance(model, bert.BertClassifier):
+    if isinstance(model, BertClassifier):
         return ModelWeights(
             "BertForSequenceClassification",
             [encoder, pooler(True),
@@ -129,7 +195,7 @@ def model_weights(model, prefix):
                          dense(model.output_dense, "classifier"),
                          same_architecture_only=True)],
         )
-    if isinstance(model, bert.BertTokenClassifier):
+    if isinstance(model, BertTokenClassifier):
         return ModelWeights(
             "BertForTokenClassification",
             [encoder, pooler(False),
@@ -137,25 +203,25 @@ def model_weights(model, prefix):
                          dense(model.output_dense, "classifier"),
                          same_architecture_only=True)],
         )
-    if isinstance(model, bert.BertQuestionAnswerer):
+    if isinstance(model, BertQuestionAnswerer):
         return ModelWeights(
             "BertForQuestionAnswering",
             [encoder, pooler(False),
              WeightGroup("span head",
                          dense(model.span_head.dense, "qa_outputs"))],
         )
-    if isinstance(model, (bert.BertMaskedLM, bert.BertPretrainer)):
+    if isinstance(model, (BertMaskedLM, BertPretrainer)):
         head = model.masked_lm_head
         groups = [
             encoder,
-            pooler(isinstance(model, bert.BertPretrainer)),
+            pooler(isinstance(model, BertPretrainer)),
             WeightGroup("masked-LM head", masked_lm_specs(
                 head, "cls.predictions.transform.dense",
                 "cls.predictions.transform.LayerNorm", "cls.predictions.bias",
             )),
         ]
         architecture = "BertForMaskedLM"
-        if isinstance(model, bert.BertPretrainer):
+        if isinstance(model, BertPretrainer):
             architecture = "BertForPreTraining"
             groups.append(WeightGroup(
                 "next-sentence head",

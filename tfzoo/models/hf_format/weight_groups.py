@@ -1,6 +1,6 @@
 """The weights of a model as named groups, for loading and saving.
 
-A family converter (`bert_weights`, `roberta_weights`, ...) describes a
+A family's checkpoint format (`hf_bert`, `hf_roberta`, ...) describes a
 tfzoo model as `ModelWeights`: the Hugging Face architecture it
 corresponds to, groups of `WeightSpec`s (the encoder, the pooler, a task
 head), and tied tensors, which a checkpoint may repeat (e.g. the masked-LM

@@ -8,20 +8,71 @@ of Keras kernels, and its attention input projection `c_attn` as one
 puts them under `transformer.` and ties `lm_head.weight` to `wte`.
 """
 
-from tfzoo.convert.weight_groups import ModelWeights, WeightGroup
-from tfzoo.convert.weight_specs import copy, layer_norm
+from tfzoo.models.gpt.gpt_backbone import GPTBackbone
+from tfzoo.models.gpt.gpt_causal_lm import GPTCausalLM
+from tfzoo.models.hf_format.config_fields import field, require
+from tfzoo.models.hf_format.weight_groups import ModelWeights, WeightGroup
+from tfzoo.models.hf_format.weight_specs import copy, layer_norm
 
 MODEL_TYPE = "gpt2"
+BACKBONE = GPTBackbone
+ARCHITECTURES = {"GPT2Model": GPTBackbone, "GPT2LMHeadModel": GPTCausalLM}
 BASE_PREFIX = "transformer."
 HEAD_PREFIXES = ("lm_head.", "score.")
 # Old checkpoints store the causal mask as a buffer.
 IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
+TOKENIZER_CLASS = "GPT2Tokenizer"
+SPECIAL_TOKENS = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+                  "unk_token": "<|endoftext|>"}
+SPECIAL_TOKEN_IDS = {"bos_token_id": "<|endoftext|>",
+                     "eos_token_id": "<|endoftext|>"}
 
 
-def backbone_class():
-    from tfzoo.models import GPTBackbone
+def backbone_kwargs(config):
+    """`GPTBackbone` arguments for a GPT-2 `config.json`."""
+    require(
+        config, "activation_function",
+        ("gelu_new", "gelu_pytorch_tanh"), "gelu_new",
+    )
+    require(config, "scale_attn_by_inverse_layer_idx", (False,), False)
+    hidden = field(config, "n_embd")
+    return {
+        "vocabulary_size": field(config, "vocab_size"),
+        "num_layers": field(config, "n_layer"),
+        "num_heads": field(config, "n_head"),
+        "hidden_dim": hidden,
+        "intermediate_dim": config.get("n_inner") or 4 * hidden,
+        "dropout": field(config, "resid_pdrop", 0.1),
+        "max_sequence_length": field(config, "n_positions"),
+        "layer_norm_epsilon": field(config, "layer_norm_epsilon", 1e-5),
+        "activation": "gelu_approximate",
+    }
 
-    return GPTBackbone
+
+def hf_config(backbone):
+    """The `config.json` of `backbone` as a GPT-2 checkpoint."""
+    return {
+        "vocab_size": backbone.vocabulary_size,
+        "n_embd": backbone.hidden_dim,
+        "n_layer": backbone.num_layers,
+        "n_head": backbone.num_heads,
+        "n_inner": backbone.intermediate_dim,
+        "n_positions": backbone.max_sequence_length,
+        "activation_function": "gelu_new",
+        "resid_pdrop": backbone.dropout,
+        "embd_pdrop": backbone.dropout,
+        "attn_pdrop": backbone.dropout,
+        "layer_norm_epsilon": backbone.layer_norm_epsilon,
+        # GPT-2's "<|endoftext|>" is its last id; save_pretrained
+        # takes the tokenizer's when there is one.
+        "bos_token_id": backbone.vocabulary_size - 1,
+        "eos_token_id": backbone.vocabulary_size - 1,
+        "tie_word_embeddings": True,
+    }
+
+
+def describes(backbone):
+    return True  # every GPTBackbone; model_weights checks the layout
 
 
 def conv1d(layer, prefix, kernel="kernel", bias="bias"):
@@ -71,8 +122,6 @@ def check_gpt2_layout(backbone):
 def model_weights(model, prefix):
     """`ModelWeights` of a GPT backbone or causal LM; `prefix` is "" or
     "transformer."."""
-    from tfzoo.models import GPTBackbone, GPTCausalLM
-
     backbone = getattr(model, "backbone", model)
     check_gpt2_layout(backbone)
     encoder = WeightGroup(

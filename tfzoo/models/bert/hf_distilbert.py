@@ -8,21 +8,77 @@ classifier applies `pre_classifier` with a ReLU to the first token: that
 is the backbone's pooler with `pooler_activation="relu"`.
 """
 
-from tfzoo.convert.bert_weights import attention_specs, masked_lm_specs
-from tfzoo.convert.weight_groups import ModelWeights, WeightGroup
-from tfzoo.convert.weight_specs import copy, dense, layer_norm
+from tfzoo.models.bert.bert_backbone import BertBackbone
+from tfzoo.models.bert.bert_classifier import BertClassifier
+from tfzoo.models.bert.bert_masked_lm import BertMaskedLM
+from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
+from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
+from tfzoo.models.bert.hf_bert import attention_specs, masked_lm_specs
+from tfzoo.models.hf_format.config_fields import field, require
+from tfzoo.models.hf_format.weight_groups import ModelWeights, WeightGroup
+from tfzoo.models.hf_format.weight_specs import copy, dense, layer_norm
 
 MODEL_TYPE = "distilbert"
+BACKBONE = BertBackbone
+ARCHITECTURES = {
+    "DistilBertModel": BertBackbone,
+    "DistilBertForSequenceClassification": BertClassifier,
+    "DistilBertForTokenClassification": BertTokenClassifier,
+    "DistilBertForQuestionAnswering": BertQuestionAnswerer,
+    "DistilBertForMaskedLM": BertMaskedLM,
+}
 BASE_PREFIX = "distilbert."
 HEAD_PREFIXES = ("vocab_transform.", "vocab_layer_norm.", "vocab_projector.",
                  "pre_classifier.", "classifier.", "qa_outputs.")
 IGNORED_SUFFIXES = ("embeddings.position_ids",)
+TOKENIZER_CLASS = "DistilBertTokenizer"
+SPECIAL_TOKENS = {}  # WordPiece: the vocabulary's own [PAD], [UNK], ...
+SPECIAL_TOKEN_IDS = {"pad_token_id": "[PAD]"}
 
 
-def backbone_class():
-    from tfzoo.models import BertBackbone
+def backbone_kwargs(config):
+    """`BertBackbone` arguments for a DistilBERT `config.json`."""
+    require(config, "activation", ("gelu",), "gelu")
+    return {
+        "vocabulary_size": field(config, "vocab_size"),
+        "num_layers": field(config, "n_layers"),
+        "num_heads": field(config, "n_heads"),
+        "hidden_dim": field(config, "dim"),
+        "intermediate_dim": field(config, "hidden_dim"),
+        "dropout": field(config, "dropout", 0.1),
+        "max_sequence_length": field(config, "max_position_embeddings"),
+        "num_segments": 0,
+        "layer_norm_epsilon": 1e-12,
+        "pooler_activation": "relu",
+    }
 
-    return BertBackbone
+
+def hf_config(backbone):
+    """The `config.json` of `backbone` as a DistilBERT checkpoint."""
+    if backbone.num_segments:
+        raise ValueError(
+            f"DistilBERT has no segment embeddings; this backbone has "
+            f"num_segments={backbone.num_segments}. Save it as 'bert'."
+        )
+    return {
+        "vocab_size": backbone.vocabulary_size,
+        "dim": backbone.hidden_dim,
+        "n_layers": backbone.num_layers,
+        "n_heads": backbone.num_heads,
+        "hidden_dim": backbone.intermediate_dim,
+        "activation": "gelu",
+        "dropout": backbone.dropout,
+        "attention_dropout": backbone.dropout,
+        "max_position_embeddings": backbone.max_sequence_length,
+        "sinusoidal_pos_embds": False,
+        "pad_token_id": 0,
+        "initializer_range": 0.02,
+        "tie_word_embeddings": True,
+    }
+
+
+def describes(backbone):
+    return backbone.position_offset == 0 and backbone.num_segments == 0
 
 
 def encoder_specs(backbone, prefix):
@@ -50,15 +106,13 @@ def encoder_specs(backbone, prefix):
 def model_weights(model, prefix):
     """`ModelWeights` of a DistilBERT backbone or task; `prefix` is "" or
     "distilbert." for the encoder's tensors."""
-    from tfzoo.models import bert
-
     backbone = getattr(model, "backbone", model)
     encoder = WeightGroup(
         "encoder", encoder_specs(backbone, prefix), required=True
     )
-    if isinstance(model, bert.BertBackbone):
+    if isinstance(model, BertBackbone):
         return ModelWeights("DistilBertModel", [encoder])
-    if isinstance(model, bert.BertClassifier):
+    if isinstance(model, BertClassifier):
         return ModelWeights("DistilBertForSequenceClassification", [
             encoder,
             WeightGroup(
@@ -68,20 +122,20 @@ def model_weights(model, prefix):
                 same_architecture_only=True,
             ),
         ])
-    if isinstance(model, bert.BertTokenClassifier):
+    if isinstance(model, BertTokenClassifier):
         return ModelWeights("DistilBertForTokenClassification", [
             encoder,
             WeightGroup("token classifier head",
                         dense(model.output_dense, "classifier"),
                         same_architecture_only=True),
         ])
-    if isinstance(model, bert.BertQuestionAnswerer):
+    if isinstance(model, BertQuestionAnswerer):
         return ModelWeights("DistilBertForQuestionAnswering", [
             encoder,
             WeightGroup("span head",
                         dense(model.span_head.dense, "qa_outputs")),
         ])
-    if isinstance(model, bert.BertMaskedLM):
+    if isinstance(model, BertMaskedLM):
         head = model.masked_lm_head
         return ModelWeights(
             "DistilBertForMaskedLM",
