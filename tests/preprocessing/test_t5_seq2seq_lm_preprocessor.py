@@ -62,6 +62,11 @@ def test_length_buckets_and_truncation(tokenizer):
     assert x["encoder_token_ids"][0, :47].numpy().tolist() == ids_of(
         tokenizer, long_text)[:47]
     assert weights.numpy().min() == 1.0
+    assert (preprocessor.truncated_sources,
+            preprocessor.truncated_targets) == (1, 1)
+    preprocessor([long_text, "a"], ["a", "b"])  # counted, never silent
+    assert (preprocessor.truncated_sources,
+            preprocessor.truncated_targets) == (2, 1)
     fixed = T5Seq2SeqLMPreprocessor(tokenizer, 48, 20, length_buckets=False)
     x, labels, _ = fixed(["the cat"], ["a dog"])
     assert x["encoder_token_ids"].shape == (1, 48) and labels.shape == (1, 20)
@@ -90,6 +95,11 @@ def test_runs_in_tf_data_and_round_trips(tokenizer):
     ).batch(2).map(preprocessor)
     shapes = [x["encoder_token_ids"].shape for x, _, _ in dataset]
     assert shapes == [(2, 16), (1, 16)]
+    assert preprocessor.truncated_sources == 0
+    tf.data.Dataset.from_tensor_slices(
+        ([" ".join(TEXTS)] * 3, ["a"] * 3)).batch(2).map(
+            preprocessor).reduce(0, lambda count, _: count + 1)
+    assert preprocessor.truncated_sources == 3  # counted in tf.data too
     restored = keras.layers.deserialize(keras.layers.serialize(preprocessor))
     assert restored.get_config() == preprocessor.get_config()
 

@@ -38,9 +38,11 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
     tokens…]` (T5 starts decoding from the pad id); labels `[target
     tokens…, </s>]`, weighted 1 at real tokens and 0 at padding. Sources
     longer than `encoder_sequence_length - 1` tokens and targets longer
-    than `decoder_sequence_length - 1` are cut (the `</s>` is kept). Task
-    prefixes ("translate English to German: ") are plain text in the
-    source.
+    than `decoder_sequence_length - 1` are cut (the `</s>` is kept), and
+    counted: `truncated_sources` and `truncated_targets` say how many
+    texts were cut so far (in eager calls and in `tf.data`), and
+    `T5Seq2SeqLM.fit` reports the cuts of its data. Task prefixes
+    ("translate English to German: ") are plain text in the source.
 
     Each batch is padded only to the smallest length bucket (16, 32, 64,
     ... up to the sequence length) that holds its longest source, and
@@ -97,7 +99,18 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
         self.length_buckets = bool(length_buckets)
         self.end_id = int(end_id)
         self.pad_id = 0
+        self._counts = _TruncationCounts()
         self.built = True
+
+    @property
+    def truncated_sources(self):
+        """How many sources were cut to `encoder_sequence_length`."""
+        return self._counts.value("sources")
+
+    @property
+    def truncated_targets(self):
+        """How many targets were cut to `decoder_sequence_length`."""
+        return self._counts.value("targets")
 
     def __call__(self, x, y=None, sample_weight=None):
         # Strings and ragged inputs bypass Keras' tensor conversion.
@@ -105,14 +118,16 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
 
     def call(self, x, y=None, sample_weight=None):
         sources, targets = _sources_and_targets(x, y)
-        source_ids = self._ended(sources, self.encoder_sequence_length)
+        source_ids = self._ended(sources, self.encoder_sequence_length,
+                                 "sources")
         token_ids, padding_mask = self._padded(source_ids,
                                                self.encoder_sequence_length)
         features = {"encoder_token_ids": token_ids,
                     "encoder_padding_mask": padding_mask}
         if targets is None:
             return features
-        labels = self._ended(targets, self.decoder_sequence_length)
+        labels = self._ended(targets, self.decoder_sequence_length,
+                             "targets")
         label_ids, label_mask = self._padded(labels,
                                              self.decoder_sequence_length)
         # Shift right: the decoder sees <pad>, then the target.
@@ -125,11 +140,14 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
             weights *= tf.reshape(tf.cast(sample_weight, "float32"), [-1, 1])
         return features, label_ids, weights
 
-    def _ended(self, texts, sequence_length):
-        """Ragged ids: each text's tokens, cut to fit, then `</s>`."""
+    def _ended(self, texts, sequence_length, kind):
+        """Ragged ids: each text's tokens, cut to fit (counted), then
+        `</s>`."""
         ids = self.tokenizer.tokenize(texts)
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
+        self._counts.add(kind, tf.reduce_sum(tf.cast(
+            ids.row_lengths() > sequence_length - 1, "int64")))
         ids = tf.cast(ids[:, :sequence_length - 1], "int32")
         ends = tf.RaggedTensor.from_tensor(
             tf.fill([ids.nrows(), 1], self.end_id))
@@ -168,6 +186,24 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
         config = dict(config)
         config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
         return cls(**config)
+
+
+class _TruncationCounts:
+    """Counters of cut texts, outside Keras' tracking (not weights)."""
+
+    def __init__(self):
+        with tf.init_scope():
+            self.variables = {
+                kind: tf.Variable(0, dtype="int64", trainable=False,
+                                  name=f"truncated_{kind}")
+                for kind in ("sources", "targets")
+            }
+
+    def add(self, kind, count):
+        self.variables[kind].assign_add(count)
+
+    def value(self, kind):
+        return int(self.variables[kind].numpy())
 
 
 def _sources_and_targets(x, y):

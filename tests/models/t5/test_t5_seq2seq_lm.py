@@ -131,7 +131,7 @@ def t5_tokenizer():
         bos_id=-1, add_dummy_prefix=True))
 
 
-def test_fit_on_raw_text_then_generate_the_targets():
+def test_fit_on_raw_text_then_generate_the_targets(capsys):
     keras.utils.set_random_seed(0)
     tokenizer = t5_tokenizer()
     preprocessor = T5Seq2SeqLMPreprocessor(
@@ -146,6 +146,7 @@ def test_fit_on_raw_text_then_generate_the_targets():
     # The epoch's means, from chance (1 / 300) upwards.
     assert history.history["accuracy"][-1] > 0.6
     assert history.history["perplexity"][-1] < 4.0
+    assert "cut" not in capsys.readouterr().out
     assert model.generate(sources, max_new_tokens=6,
                           jit_compile=False) == targets
     assert model.generate(sources[0], max_new_tokens=6,
@@ -160,19 +161,39 @@ def test_fit_on_raw_text_then_generate_the_targets():
                            jit_compile=False) == targets[:2]
 
 
-def test_fit_on_features_in_bfloat16_with_accumulation():
-    model = T5Seq2SeqLM(T5Backbone(VOCABULARY, 1, 2, 16, 32, dropout=0.1,
-                                   dtype="mixed_bfloat16"))
+def test_fit_on_in_memory_features():
+    model = T5Seq2SeqLM(T5Backbone(VOCABULARY, 1, 2, 16, 32, dropout=0.1))
     rng = np.random.default_rng(0)
     x = {key: rng.integers(2, VOCABULARY, (8, 16)).astype("int32")
          for key in ("encoder_token_ids", "decoder_token_ids")}
     x.update(encoder_padding_mask=np.ones((8, 16), "int32"),
              decoder_padding_mask=np.ones((8, 16), "int32"))
     labels = rng.integers(2, VOCABULARY, (8, 16)).astype("int32")
-    model.compile(jit_compile=False, gradient_accumulation_steps=2)
+    model.compile(jit_compile=False)
     before = [w.numpy().copy() for w in model.trainable_weights]
     history = model.fit(x, labels, sample_weight=np.ones((8, 16)),
                         batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert all(not np.array_equal(b, w.numpy()) for b, w in
                zip(before, model.trainable_weights))
+    with pytest.raises(ValueError, match=r"T5Seq2SeqLM \(decoder_token_ids"
+                                         r"\) got token id 125"):
+        model.fit(dict(x, decoder_token_ids=x["decoder_token_ids"] + 62),
+                  labels, verbose=0)
+
+
+def test_fit_reports_the_texts_it_cut(capsys):
+    tokenizer = t5_tokenizer()
+    preprocessor = T5Seq2SeqLMPreprocessor(
+        tokenizer, encoder_sequence_length=4, decoder_sequence_length=3)
+    model = T5Seq2SeqLM(T5Backbone(tokenizer.vocabulary_size, 1, 2, 16, 32),
+                        preprocessor=preprocessor)
+    model.compile(jit_compile=False)
+    sources, targets = (list(texts) for texts in zip(*PAIRS))
+    model.fit(sources, targets, batch_size=6, epochs=2, verbose=0)
+    long_sources = sum(len(ids) > 3 for ids in tokenizer(sources).to_list())
+    long_targets = sum(len(ids) > 2 for ids in tokenizer(targets).to_list())
+    assert long_sources and long_targets
+    assert (f"the preprocessor cut {2 * long_sources} sources to 4 tokens "
+            f"and {2 * long_targets} targets to 3 tokens"
+            in capsys.readouterr().out)

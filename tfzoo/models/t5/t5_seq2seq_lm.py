@@ -120,7 +120,8 @@ class T5Seq2SeqLM(GenerativeTask):
 
     def fit(self, x=None, y=None, length_buckets=False, **kwargs):
         """`Task.fit`; the preprocessor pads each batch to its source and
-        target length buckets itself (`T5Seq2SeqLMPreprocessor`)."""
+        target length buckets itself (`T5Seq2SeqLMPreprocessor`), and the
+        texts it cut to fit are reported after training."""
         if length_buckets:
             raise ValueError(
                 "T5Seq2SeqLM.fit does not cut batches to length buckets: "
@@ -128,7 +129,28 @@ class T5Seq2SeqLM(GenerativeTask):
                 "each batch to its source and target buckets. Fit on raw "
                 "text with that preprocessor, or on features it made."
             )
-        return super().fit(x, y, **kwargs)
+        counts = self._truncation_counts()
+        history = super().fit(x, y, **kwargs)
+        cut = [after - before for before, after in
+               zip(counts, self._truncation_counts())]
+        if any(cut):
+            preprocessor = self.preprocessor
+            print(
+                f"{type(self).__name__}.fit: the preprocessor cut "
+                f"{cut[0]} sources to {preprocessor.encoder_sequence_length}"
+                f" tokens and {cut[1]} targets to "
+                f"{preprocessor.decoder_sequence_length} tokens (with their "
+                f"</s>; counted each epoch). Raise encoder_sequence_length "
+                f"or decoder_sequence_length to keep them whole."
+            )
+        return history
+
+    def _truncation_counts(self):
+        preprocessor = self.preprocessor
+        if not hasattr(preprocessor, "truncated_sources"):
+            return (0, 0)
+        return (preprocessor.truncated_sources,
+                preprocessor.truncated_targets)
 
     def _size_pending_schedule(self, x, batch_size, epochs, steps_per_epoch):
         # `Task` counts the rows of in-memory features by "token_ids".
@@ -161,5 +183,6 @@ class T5Seq2SeqLM(GenerativeTask):
         if isinstance(data, dict):
             input_checks.check_input_keys(name, data, self.input_keys)
             for key in id_keys:
-                input_checks.check_token_ids(name, data[key], vocabulary_size)
+                input_checks.check_token_ids(f"{name} ({key})", data[key],
+                                             vocabulary_size)
         return data
