@@ -6,10 +6,13 @@ from tfzoo.data import sample_names
 from tfzoo.data import sample_path
 
 DATA_FILES = [
+    "faq_retrieval",
     "ner_test.conll",
     "ner_train.conll",
     "pretrain_corpus.txt",
     "qa_test.json",
+    "paraphrase_test.jsonl",
+    "paraphrase_train.jsonl",
     "qa_train.json",
     "sentiment_pairs_test.jsonl",
     "sentiment_pairs_train.jsonl",
@@ -22,7 +25,7 @@ DATA_FILES = [
 def test_every_bundled_file_has_an_absolute_existing_path(name):
     path = sample_path(name)
     assert os.path.isabs(path)
-    assert os.path.isfile(path)
+    assert os.path.isfile(path) or os.path.isdir(path)
     assert os.path.basename(path) == name
 
 
@@ -40,3 +43,17 @@ def test_unknown_name_lists_the_available_samples():
 def test_paths_outside_the_samples_folder_are_refused():
     with pytest.raises(FileNotFoundError, match="Available samples"):
         sample_path("../samples.py")
+
+
+def test_the_semantic_search_samples_are_what_their_script_writes():
+    """scripts/make_semantic_search_samples.py regenerates them exactly."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    result = subprocess.run(
+        [sys.executable, os.path.join(root, "scripts",
+                                      "make_semantic_search_samples.py"),
+         "--check"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

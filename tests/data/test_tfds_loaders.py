@@ -81,6 +81,21 @@ def sst2_splits(builder):
     }
 
 
+def stsb_splits(builder):
+    return {
+        split: list(
+            builder._generate_examples(
+                data_file=RAW / "STS-B" / f"{raw}.tsv", split=raw
+            )
+        )
+        for split, raw in [
+            ("train", "train"),
+            ("validation", "dev"),
+            ("test", "test"),
+        ]
+    }
+
+
 def mrpc_splits(builder):
     files = {
         "dev_ids": RAW / "MRPC" / "mrpc_dev_ids.tsv",
@@ -132,6 +147,7 @@ def prepared_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tfds_data")
     write_prepared_dataset(data_dir, "glue/sst2", sst2_splits)
     write_prepared_dataset(data_dir, "glue/mrpc", mrpc_splits)
+    write_prepared_dataset(data_dir, "glue/stsb", stsb_splits)
     archive = write_imdb_archive(
         tmp_path_factory.mktemp("imdb_raw") / "aclImdb_v1.tar.gz"
     )
@@ -183,6 +199,7 @@ def test_supported_names():
     assert SUPPORTED_TFDS_DATASETS == (
         "glue/sst2",
         "glue/mrpc",
+        "glue/stsb",
         "imdb_reviews",
         "conll2003",
         "squad",
@@ -262,6 +279,32 @@ def test_mrpc(prepared_dir):
         ("Shares rose 3 percent after the report.", 1),
         ("The museum opens at nine.", 0),
     ]
+
+
+def test_stsb_scores_are_floats_and_the_test_split_has_none(prepared_dir):
+    train = load_tfds("glue/stsb", "train", data_dir=prepared_dir)
+    assert train.element_spec == {
+        "text": tf.TensorSpec([], tf.string),
+        "text_pair": tf.TensorSpec([], tf.string),
+        "score": tf.TensorSpec([], tf.float32),
+    }
+    examples = sorted(as_python(train), key=lambda e: e["text"])
+    assert [(e["text"], e["text_pair"]) for e in examples] == [
+        ("A heron stands in shallow water.",
+         "A grey bird is standing in a pond."),
+        ("City council delays vote on tram line.",
+         "Tram plan vote pushed back by council."),
+        ("The kettle is on the stove.",
+         "The match was cancelled because of snow."),
+    ]
+    assert [e["score"] for e in examples] == pytest.approx([4.2, 4.75, 0.0])
+    validation = as_python(
+        load_tfds("glue/stsb", "validation", data_dir=prepared_dir))
+    assert sorted(e["score"] for e in validation) == pytest.approx([1.6, 5.0])
+    # STS-B test scores are not public: TFDS stores -1.
+    (test,) = as_python(load_tfds("glue/stsb", "test", data_dir=prepared_dir))
+    assert test["text"] == "Ferry service resumes after storm."
+    assert test["score"] == -1.0
 
 
 def test_imdb_reviews(prepared_dir):
@@ -355,6 +398,9 @@ def test_label_names_without_prepared_data_and_for_squad(tmp_path):
     assert label_names("glue/sst2", tmp_path) == ["negative", "positive"]
     with pytest.raises(ValueError, match="no class labels"):
         label_names("squad", tmp_path)
+    with pytest.raises(ValueError, match="similarity with a score from 0 "
+                       "to 5 and has no class labels"):
+        label_names("glue/stsb", tmp_path)
 
 
 def test_missing_dataset_gives_clear_error(tmp_path):
@@ -370,6 +416,9 @@ def test_missing_dataset_gives_clear_error(tmp_path):
 
     with pytest.raises(DatasetNotPreparedError, match="read_conll"):
         load_tfds("conll2003", "train", data_dir=tmp_path)
+    with pytest.raises(DatasetNotPreparedError,
+                       match=r"(?s)glue/stsb.*tfzoo\.data\.read_pair_file"):
+        load_tfds("glue/stsb", "train", data_dir=tmp_path)
     expected = r"(?s)tfds build squad/v1\.1 .*tfzoo\.data\.read_squad"
     with pytest.raises(DatasetNotPreparedError, match=expected):
         load_tfds("squad", "validation", data_dir=tmp_path)

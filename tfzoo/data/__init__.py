@@ -1,7 +1,8 @@
 """Dataset readers that run before tf.data: plain Python lists out.
 
-Readers for classification (JSONL/CSV/TSV), CoNLL tagging, SQuAD question
-answering and plain-text corpora. Each raises ValueError naming the file
+Readers for classification (JSONL/CSV/TSV), text pairs (JSONL/CSV/TSV),
+retrieval sets (BEIR layout), CoNLL tagging, SQuAD question answering and
+plain-text corpora. Each raises ValueError naming the file
 and line of bad data, and returns a `ReadReport` of any skipped records.
 
 >>> from tfzoo.data import label_vocabulary, read_classification_file
@@ -12,10 +13,13 @@ and line of bad data, and returns a `ReadReport` of any skipped records.
 (480, ['negative', 'positive'])
 """
 
+from tfzoo.data.beir_reader import RetrievalSet
+from tfzoo.data.beir_reader import read_beir
 from tfzoo.data.classification_reader import encode_labels
 from tfzoo.data.classification_reader import label_vocabulary
 from tfzoo.data.classification_reader import read_classification_file
 from tfzoo.data.conll_reader import read_conll
+from tfzoo.data.pair_reader import read_pair_file
 from tfzoo.data.read_report import ReadReport
 from tfzoo.data.samples import sample_names
 from tfzoo.data.samples import sample_path
@@ -30,11 +34,14 @@ from tfzoo.data.tfds_loaders import load_tfds
 __all__ = [
     "DatasetNotPreparedError",
     "ReadReport",
+    "RetrievalSet",
     "SUPPORTED_TFDS_DATASETS",
     "encode_labels",
     "label_vocabulary",
     "read_classification_file",
+    "read_beir",
     "read_conll",
+    "read_pair_file",
     "read_squad",
     "read_text_corpus",
     "sample_names",

@@ -8,7 +8,8 @@ SAMPLES_DIR = os.path.join(
 
 
 def sample_names():
-    """Sorted names of the bundled sample files.
+    """Sorted names of the bundled sample files (and directories, such as
+    the BEIR-layout `faq_retrieval`).
 
     >>> "sentiment_train.jsonl" in sample_names()
     True
@@ -17,12 +18,14 @@ def sample_names():
         name
         for name in os.listdir(SAMPLES_DIR)
         if not name.startswith(".")
-        and os.path.isfile(os.path.join(SAMPLES_DIR, name))
+        and (os.path.isfile(os.path.join(SAMPLES_DIR, name))
+             or os.path.isdir(os.path.join(SAMPLES_DIR, name)))
+        and name != "__pycache__"
     )
 
 
 def sample_path(name):
-    """Absolute path of the bundled sample file `name`.
+    """Absolute path of the bundled sample file (or directory) `name`.
 
     See `tfzoo/data/samples/README.md` for what each file holds.
 

@@ -1,4 +1,4 @@
-"""Loads GLUE SST-2/MRPC, IMDB, CoNLL-2003 and SQuAD v1.1 through TFDS.
+"""Loads GLUE SST-2/MRPC/STS-B, IMDB, CoNLL-2003 and SQuAD v1.1 through TFDS.
 
 `load_tfds(name, split)` reads a prepared TensorFlow Datasets (TFDS) dataset
 and maps each example to the feature dict tfzoo's pipelines use, returning
@@ -9,6 +9,7 @@ name           example
 =============  ========================================================
 glue/sst2      {"text", "label"}
 glue/mrpc      {"text", "text_pair", "label"}
+glue/stsb      {"text", "text_pair", "score"}  (float32, 0 to 5)
 imdb_reviews   {"text", "label"}
 conll2003      {"tokens", "tags"}  (tags are BIO names such as "B-PER")
 squad          {"id", "title", "question", "context", "answer_texts",
@@ -16,7 +17,8 @@ squad          {"id", "title", "question", "context", "answer_texts",
 =============  ========================================================
 
 Labels are int32 class ids; `label_names(name)` gives the class names in id
-order (GLUE test splits have no public labels: TFDS stores -1 there).
+order (GLUE test splits have no public labels: TFDS stores -1 there, and
+-1.0 as the STS-B test score).
 
 With internet access, let TFDS download and prepare the data on first use
 (it is cached in `data_dir`, by default `~/tensorflow_datasets` or
@@ -51,15 +53,20 @@ import urllib.request
 SUPPORTED_TFDS_DATASETS = (
     "glue/sst2",
     "glue/mrpc",
+    "glue/stsb",
     "imdb_reviews",
     "conll2003",
     "squad",
 )
 
+# Sets without class labels.
+NO_LABELS = ("squad", "glue/stsb")
+
 # The exact TFDS builder name (with config) behind each supported name.
 _TFDS_NAMES = {
     "glue/sst2": "glue/sst2",
     "glue/mrpc": "glue/mrpc",
+    "glue/stsb": "glue/stsb",
     "imdb_reviews": "imdb_reviews/plain_text",
     "conll2003": "conll2003/conll2003",
     "squad": "squad/v1.1",
@@ -72,6 +79,7 @@ _ALIASES = {
 _LOCAL_READERS = {
     "glue/sst2": "read_classification_file",
     "glue/mrpc": "read_classification_file",
+    "glue/stsb": "read_pair_file",
     "imdb_reviews": "read_classification_file",
     "conll2003": "read_conll",
     "squad": "read_squad",
@@ -82,6 +90,7 @@ _LOCAL_READERS = {
 _FALLBACK_DOWNLOAD_HOSTS = {
     "glue/sst2": ("dl.fbaipublicfiles.com",),
     "glue/mrpc": ("dl.fbaipublicfiles.com", "firebasestorage.googleapis.com"),
+    "glue/stsb": ("dl.fbaipublicfiles.com",),
     "imdb_reviews": ("ai.stanford.edu",),
     "conll2003": ("data.deepai.org",),
     "squad": ("rajpurkar.github.io",),
@@ -141,17 +150,19 @@ def label_names(name, data_dir=None):
     read from the TFDS builder's `info.features`: from the prepared data's
     metadata when the dataset is prepared in `data_dir`, otherwise from the
     TFDS dataset definition (the same names TFDS uses when preparing), so
-    no data is needed. squad has no class labels: ValueError.
+    no data is needed. squad and glue/stsb have no class labels: ValueError.
 
     >>> label_names("glue/mrpc")
     ['not_equivalent', 'equivalent']
     """
     key = _supported_name(name)
-    if key == "squad":
+    if key in NO_LABELS:
+        kind = ("extractive question answering" if key == "squad" else
+                "sentence similarity with a score from 0 to 5")
         raise ValueError(
-            "squad is extractive question answering and has no class "
-            "labels. Fix: use label_names with one of "
-            f"{[n for n in SUPPORTED_TFDS_DATASETS if n != 'squad']}."
+            f"{key} is {kind} and has no class labels. Fix: use "
+            f"label_names with one of "
+            f"{[n for n in SUPPORTED_TFDS_DATASETS if n not in NO_LABELS]}."
         )
     features = _builder(key, data_dir).info.features
     if key == "conll2003":
@@ -290,6 +301,12 @@ def _example_mapper(key, builder):
             "text": example["sentence1"],
             "text_pair": example["sentence2"],
             "label": tf.cast(example["label"], tf.int32),
+        }
+    if key == "glue/stsb":
+        return lambda example: {
+            "text": example["sentence1"],
+            "text_pair": example["sentence2"],
+            "score": tf.cast(example["label"], tf.float32),
         }
     if key == "imdb_reviews":
         return lambda example: {
