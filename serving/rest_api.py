@@ -26,6 +26,7 @@ import http.server
 import json
 import logging
 import re
+import socket
 import threading
 
 import grpc
@@ -274,6 +275,11 @@ def make_http_server(api, host, port):
         protocol_version = "HTTP/1.1"
         timeout = READ_TIMEOUT_SECONDS
 
+        def setup(self):
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP,
+                                       socket.TCP_NODELAY, 1)
+
         def handle_one_request(self):
             self.close_connection = True
             try:
@@ -420,9 +426,12 @@ def make_http_server(api, host, port):
             self.send_header("Content-Length", str(len(data)))
             if close:
                 self.send_header("Connection", "close")
-            self.end_headers()
+            # Headers and body in one write: with two, Nagle's algorithm and
+            # the client's delayed ACK hold keep-alive answers for ~40 ms.
+            self._headers_buffer.append(b"\r\n")
             if with_body:
-                self.wfile.write(data)
+                self._headers_buffer.append(data)
+            self.flush_headers()
             self.wfile.flush()
 
         def send_error(self, code, message=None, explain=None):

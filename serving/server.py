@@ -179,9 +179,11 @@ class ModelServer:
                          "REST")
         self.config_text = text_format.MessageToString(config)
         self.manager.apply_config(config)
+        # TF Serving's server.cc: builder.SetMaxMessageSize(INT32_MAX); a
+        # larger message is RESOURCE_EXHAUSTED.
         options = [
-            ("grpc.max_receive_message_length", -1),
-            ("grpc.max_send_message_length", -1),
+            ("grpc.max_receive_message_length", (1 << 31) - 1),
+            ("grpc.max_send_message_length", (1 << 31) - 1),
             ("grpc.so_reuseport", 0),
         ]
         self.grpc_server = grpc.server(
