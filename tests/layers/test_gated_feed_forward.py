@@ -89,3 +89,15 @@ def test_weight_shapes():
         "gate_up_bias": (2, INTERMEDIATE),
         "output_bias": (HIDDEN,),
     }
+
+
+def test_dropout_only_in_training():
+    layer = GatedFeedForward(INTERMEDIATE, dropout=0.5)
+    x = sequence()
+    inference = layer(x).numpy()
+    plain = GatedFeedForward(INTERMEDIATE)
+    plain(x)
+    plain.set_weights(layer.get_weights()[:len(plain.get_weights())])
+    np.testing.assert_allclose(inference, plain(x).numpy(), atol=1e-6)
+    assert not np.allclose(layer(x, training=True).numpy(), inference)
+    assert GatedFeedForward.from_config(layer.get_config()).dropout == 0.5

@@ -527,3 +527,23 @@ def test_mlp_use_bias_both_ways():
     expected = np.maximum(np.ones((2, 8)) @ kernel_in, 0) @ kernel_out
     np.testing.assert_allclose(out.numpy()[0], expected, atol=1e-5)
     assert FeedForward.from_config(without.get_config()).use_bias is False
+
+
+def test_feed_forward_dropout_both_ways():
+    x = sequence()
+    for feed_forward in ("mlp", "gated"):
+        default = TransformerBlock(**dict(GPT2, feed_forward=feed_forward))
+        default(x)
+        assert default.feed_forward.dropout == 0.0
+        assert default.get_config()["feed_forward_dropout"] == 0.0
+        block = TransformerBlock(**dict(GPT2, feed_forward=feed_forward,
+                                        feed_forward_dropout=0.5))
+        inference = block(x).numpy()
+        assert block.feed_forward.dropout == 0.5
+        # Only the feed-forward drops: training differs, inference equals
+        # the block without dropout.
+        assert not np.allclose(block(x, training=True).numpy(), inference)
+        default.set_weights(block.get_weights()[:len(default.get_weights())])
+        np.testing.assert_allclose(default(x).numpy(), inference, atol=1e-6)
+        assert TransformerBlock.from_config(
+            block.get_config()).feed_forward_dropout == 0.5

@@ -2,13 +2,16 @@
 
 import keras
 
+from tfzoo.layers.dropout import Dropout
+
 
 @keras.saving.register_keras_serializable(package="tfzoo")
 class FeedForward(keras.layers.Layer):
     """`Dense(intermediate_dim, activation)` then `Dense(hidden)`.
 
     The output size equals the input size. `use_bias=False` drops both
-    biases (T5).
+    biases (T5). `dropout` drops intermediate activations in training
+    (T5 does, after the activation).
 
     Example:
 
@@ -24,12 +27,16 @@ class FeedForward(keras.layers.Layer):
         activation="gelu",
         kernel_initializer="glorot_uniform",
         use_bias=True,
+        dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.intermediate_dim = intermediate_dim
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
+        self.dropout = dropout
+        self.dropout_layer = Dropout(dropout, dtype=self.dtype_policy,
+                                     name="dropout")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.intermediate = keras.layers.Dense(
             intermediate_dim,
@@ -55,8 +62,10 @@ class FeedForward(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, inputs):
-        return self.output_dense(self.intermediate(inputs))
+    def call(self, inputs, training=None):
+        hidden = self.dropout_layer(self.intermediate(inputs),
+                                    training=training)
+        return self.output_dense(hidden)
 
     def get_config(self):
         config = super().get_config()
@@ -65,6 +74,7 @@ class FeedForward(keras.layers.Layer):
                 "intermediate_dim": self.intermediate_dim,
                 "activation": keras.activations.serialize(self.activation),
                 "use_bias": self.use_bias,
+                "dropout": self.dropout,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfzoo.layers.dropout import Dropout
+
 
 @keras.saving.register_keras_serializable(package="tfzoo")
 class GatedFeedForward(keras.layers.Layer):
@@ -10,7 +12,8 @@ class GatedFeedForward(keras.layers.Layer):
 
     The gate and up projections share one kernel `[hidden, 2,
     intermediate_dim]`, so a single matmul computes both. The output size
-    equals the input size.
+    equals the input size. `dropout` drops the gated activations in
+    training (T5 v1.1 does).
 
     Example:
 
@@ -26,12 +29,16 @@ class GatedFeedForward(keras.layers.Layer):
         activation="silu",
         use_bias=False,
         kernel_initializer="glorot_uniform",
+        dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.intermediate_dim = intermediate_dim
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
+        self.dropout = dropout
+        self.dropout_layer = Dropout(dropout, dtype=self.dtype_policy,
+                                     name="dropout")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
@@ -57,14 +64,16 @@ class GatedFeedForward(keras.layers.Layer):
             )
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         hidden_dim = inputs.shape[-1]
         kernel = tf.reshape(self.gate_up_kernel, [hidden_dim, -1])
         gate_up = tf.matmul(tf.reshape(inputs, [-1, hidden_dim]), kernel)
         if self.use_bias:
             gate_up += tf.reshape(self.gate_up_bias, [-1])
         gate, up = tf.split(gate_up, 2, axis=-1)
-        output = tf.matmul(self.activation(gate) * up, self.output_kernel)
+        gated = self.dropout_layer(self.activation(gate) * up,
+                                   training=training)
+        output = tf.matmul(gated, self.output_kernel)
         if self.use_bias:
             output += self.output_bias
         return tf.reshape(
@@ -78,6 +87,7 @@ class GatedFeedForward(keras.layers.Layer):
                 "intermediate_dim": self.intermediate_dim,
                 "activation": keras.activations.serialize(self.activation),
                 "use_bias": self.use_bias,
+                "dropout": self.dropout,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

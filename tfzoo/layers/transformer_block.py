@@ -77,7 +77,9 @@ class TransformerBlock(keras.layers.Layer):
         head_dim: the width of each attention head (default `hidden_dim //
             num_heads`); T5 v1.1 small has 6 heads of 64 on a hidden 512.
         dropout: on each sublayer's output; `attention_dropout` (default
-            `dropout`) on the attention weights.
+            `dropout`) on the attention weights; `feed_forward_dropout`
+            (default 0) on the feed-forward's intermediate activations
+            (T5).
 
     Call arguments:
         inputs: `[batch, length, hidden]`.
@@ -136,6 +138,7 @@ class TransformerBlock(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         output_initializer=None,
         head_dim=None,
+        feed_forward_dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -174,6 +177,7 @@ class TransformerBlock(keras.layers.Layer):
             output_initializer or kernel_initializer
         )
         self.head_dim = head_dim
+        self.feed_forward_dropout = feed_forward_dropout
 
     def _attention(self, head_dim, causal, rotary, name):
         return Attention(
@@ -212,7 +216,7 @@ class TransformerBlock(keras.layers.Layer):
                               else FeedForward)
         self.feed_forward = feed_forward_class(
             self.intermediate_dim, activation=get_activation(self.activation),
-            use_bias=self.use_bias,
+            use_bias=self.use_bias, dropout=self.feed_forward_dropout,
             kernel_initializer=self.kernel_initializer, dtype=policy,
             name="feed_forward",
         )
@@ -323,6 +327,7 @@ class TransformerBlock(keras.layers.Layer):
                     self.output_initializer
                 ),
                 "head_dim": self.head_dim,
+                "feed_forward_dropout": self.feed_forward_dropout,
             }
         )
         return config

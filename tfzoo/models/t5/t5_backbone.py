@@ -85,8 +85,8 @@ class T5Backbone(Backbone):
             or onto an own `lm_head`.
         max_sequence_length: the longest source or target that `generate`
             and the input checks allow (T5 has no position table).
-        dropout: on embeddings, sublayer outputs, attention weights and
-            stack outputs.
+        dropout: on embeddings, sublayer outputs, attention weights,
+            feed-forward activations and stack outputs, as T5 places it.
         layer_norm_epsilon: RMSNorm's epsilon.
     """
 
@@ -158,6 +158,7 @@ class T5Backbone(Backbone):
                     normalize_first=True, normalization="rms_norm",
                     feed_forward=feed_forward, activation=activation,
                     score_scale=1.0, use_bias=False, dropout=dropout,
+                    feed_forward_dropout=dropout,
                     layer_norm_epsilon=layer_norm_epsilon,
                     kernel_initializer=kernel_initializer, dtype=dtype,
                     name=f"{prefix}_layer_{index}",
