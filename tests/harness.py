@@ -170,7 +170,7 @@ def run_task_test(model, x, y, batch_size=2):
 
     One epoch of `fit` changes the predictions and gives a finite loss;
     the `.keras` file keeps the preprocessor (same config) and predicts
-    the same on raw data; the loaded model trains on.
+    the same on raw data.
     """
     assert model.preprocessor is not None, "build the task with one"
     before = to_numpy(model.predict(x, batch_size=batch_size, verbose=0))
@@ -186,15 +186,12 @@ def run_task_test(model, x, y, batch_size=2):
     ), "fit did not change the predictions"
 
     loaded = _saved_and_loaded(model)
-    loaded.compile(learning_rate=1e-2, jit_compile=False)
     assert type(loaded.preprocessor) is type(model.preprocessor)
     assert loaded.preprocessor.get_config() == model.preprocessor.get_config()
     assert_all_close(
         loaded.predict(x, batch_size=batch_size, verbose=0), trained,
         atol=1e-5, rtol=1e-5,
     )
-    history = loaded.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
     return loaded
 
 

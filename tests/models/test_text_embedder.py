@@ -95,10 +95,17 @@ def test_cosine_loss_is_the_squared_error_of_cosines():
     assert float(loss) == pytest.approx((0.25 + 0.25) / 2, rel=1e-6)
 
 
-def test_task_checks_on_raw_pairs():
-    anchors, positives = paraphrase_pairs(6)
-    run_task_test(embedder(), {"anchor": anchors, "positive": positives},
-                  None, batch_size=3)
+def test_task_checks_on_scored_pairs():
+    """fit with scores trains with the cosine loss; predict gives one
+    embedding per column."""
+    anchors, positives = paraphrase_pairs(4)
+    loaded = run_task_test(
+        embedder(), {"text": anchors, "text_pair": positives[::-1]},
+        [1.0, 0.0, 0.0, 1.0], batch_size=2)
+    outputs = loaded.predict({"anchor": anchors, "positive": positives},
+                             verbose=0)
+    assert sorted(outputs) == ["anchor", "positive"]
+    assert outputs["anchor"].shape == (4, tasks.TINY_BERT["hidden_dim"])
 
 
 def test_learns_paraphrases_that_share_no_word():
@@ -117,17 +124,6 @@ def test_learns_paraphrases_that_share_no_word():
     # 64 candidates: chance is 1/64; several texts share words, so a
     # perfect score is not expected.
     assert before < 0.15 and after > 0.6, (before, after)
-
-
-def test_cosine_training_on_scored_pairs():
-    anchors, positives = paraphrase_pairs(64)
-    others = positives[1:] + positives[:1]
-    model = embedder()
-    model.compile(learning_rate=3e-3)
-    history = model.fit(
-        {"text": anchors + anchors, "text_pair": positives + others},
-        [1.0] * 64 + [0.0] * 64, batch_size=32, epochs=8, verbose=0)
-    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
 
 def test_encode_keeps_the_order_and_equals_predict():
@@ -164,7 +160,7 @@ from tfzoo.preprocessing import TextEmbedderPreprocessor
 from tfzoo.tokenizers import WordPieceTokenizer
 from tests.models.test_text_embedder import VOCABULARY, paraphrase_pairs
 
-anchors, positives = paraphrase_pairs(64)
+anchors, positives = paraphrase_pairs(32)
 
 def run(strategy):
     keras.utils.set_random_seed(5)
@@ -177,7 +173,7 @@ def run(strategy):
                 WordPieceTokenizer(VOCABULARY), sequence_length=8))
         model.compile(learning_rate=3e-3)
     history = model.fit({"anchor": anchors, "positive": positives},
-                        batch_size=16, epochs=2, shuffle=False, verbose=0)
+                        batch_size=16, epochs=1, shuffle=False, verbose=0)
     return history.history["loss"], model.encode(anchors[:4]).tolist()
 
 one = run(tf.distribute.OneDeviceStrategy("/cpu:0"))

@@ -7,13 +7,14 @@ import tensorflow as tf
 from tfzoo.layers.sequence_pooling import SequencePooling
 from tfzoo.models import input_checks
 from tfzoo.models.task import Task, apply_reduced_gradients, weighted_mean
-from tfzoo.preprocessing.length_buckets import trim_to_length_bucket
 from tfzoo.preprocessing.text_embedder_preprocessor import (
     TextEmbedderPreprocessor,
 )
 
 # sentence-transformers' MultipleNegativesRankingLoss default.
 DEFAULT_SCALE = 20.0
+# encode() pads each batch to a multiple of this many tokens.
+ENCODE_LENGTH_STEP = 16
 
 
 def unit_vectors(vectors):
@@ -230,9 +231,10 @@ class TextEmbedder(Task):
         """Embeddings of `texts` (a list of strings) as a float32 numpy
         array `[len(texts), dim]`, in the order given.
 
-        Texts are sorted by length and batched, each batch cut to its
-        length bucket and padded to `batch_size` rows, so the compiled
-        function is traced once per bucket.
+        Texts are sorted by length (longest first) and batched; each batch
+        is cut to its longest text rounded up to a multiple of
+        `ENCODE_LENGTH_STEP` tokens and padded to `batch_size` rows, so
+        the compiled function is traced at most once per such length.
         """
         preprocessor = self._text_preprocessor("encode")
         if isinstance(texts, (str, bytes)):
@@ -254,7 +256,14 @@ class TextEmbedder(Task):
             batch = [texts[row] for row in rows]
             batch += [""] * (batch_size - len(batch))
             features = preprocessor(tf.constant(batch))
-            (features,) = trim_to_length_bucket(features)
+            length = int(tf.reduce_max(tf.reduce_sum(
+                tf.cast(features["padding_mask"], "int32"), axis=1)))
+            # Sorted batches hold texts of similar lengths: pad each to a
+            # multiple of ENCODE_LENGTH_STEP, not to a power of two.
+            bucket = -(-max(length, 1) // ENCODE_LENGTH_STEP) * (
+                ENCODE_LENGTH_STEP)
+            features = {key: value[:, :bucket]
+                        for key, value in features.items()}
             vectors[rows] = self._encode_function(features).numpy()[
                 :len(rows)]
         return vectors
