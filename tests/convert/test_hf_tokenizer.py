@@ -76,5 +76,6 @@ def test_roberta_byte_pair_ids_and_mask_token_equal_transformers(tmp_path):
 
 def test_no_tokenizer_files(tmp_path):
     with pytest.raises(FileNotFoundError,
-                       match="vocab.txt .* or vocab.json plus merges.txt"):
+                       match=r"vocab.txt \(WordPiece\), a WordPiece "
+                             r"tokenizer.json, vocab.json plus merges.txt"):
         load_tokenizer(tmp_path)

@@ -15,7 +15,8 @@ from tfzoo.models.hf_format.config_fields import UnsupportedModelError
 
 def test_every_format_is_complete_and_maps_to_its_family():
     formats = registry.checkpoint_formats()
-    assert sorted(formats) == ["bert", "distilbert", "gpt2", "roberta"]
+    assert sorted(formats) == ["bert", "distilbert", "gpt2", "mt5",
+                               "roberta", "t5"]
     for model_type, module in formats.items():
         assert module.MODEL_TYPE == model_type
         for architecture, cls in module.ARCHITECTURES.items():
@@ -49,7 +50,8 @@ def test_each_backbone_saves_as_exactly_one_type():
 def test_unknown_types_and_incomplete_formats_are_named():
     with pytest.raises(UnsupportedModelError,
                        match=r"'llama' is not supported; tfzoo converts "
-                             r"\['bert', 'distilbert', 'gpt2', 'roberta'\]"):
+                             r"\['bert', 'distilbert', 'gpt2', 'mt5', "
+                             r"'roberta', 't5'\]"):
         registry.checkpoint_format("llama")
     half_done = types.ModuleType("half_done")
     half_done.MODEL_TYPE = "half"

@@ -23,7 +23,13 @@ import json
 import os
 
 from tfzoo.models import registry
-from tfzoo.tokenizers import BytePairTokenizer, WordPieceTokenizer
+from tfzoo.tokenizers import (
+    BytePairTokenizer,
+    SentencePieceTokenizer,
+    WordPieceTokenizer,
+)
+
+SENTENCE_PIECE_FILE = "spiece.model"
 
 WORD_PIECE_ROLES = ("pad_token", "unk_token", "cls_token", "sep_token",
                     "mask_token")
@@ -95,14 +101,18 @@ def load_tokenizer(directory):
         )
     if os.path.isfile(vocab_json) and os.path.isfile(merges):
         return _byte_pair_tokenizer(directory, settings, vocab_json, merges)
+    spiece = os.path.join(directory, SENTENCE_PIECE_FILE)
+    if os.path.isfile(spiece):
+        return SentencePieceTokenizer(spiece)
     fast = _read_json(os.path.join(directory, "tokenizer.json"))
     if fast.get("model", {}).get("type") == "WordPiece":
         return _word_piece_from_tokenizer_json(fast, settings)
     found = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
     raise FileNotFoundError(
         f"No tokenizer files in {directory}: tfzoo reads vocab.txt "
-        f"(WordPiece), a WordPiece tokenizer.json, or vocab.json plus "
-        f"merges.txt (byte-level BPE); found "
+        f"(WordPiece), a WordPiece tokenizer.json, vocab.json plus "
+        f"merges.txt (byte-level BPE) or spiece.model (SentencePiece); "
+        f"found "
         f"{found}."
     )
 
@@ -151,22 +161,30 @@ def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
     )
 
 
-def check_savable(tokenizer):
+def check_savable(tokenizer, model_type=None):
     """Raises a clear `ValueError` for a tokenizer with no Hugging Face
-    file format here (only WordPiece and byte-level BPE have one)."""
-    if not isinstance(tokenizer, (WordPieceTokenizer, BytePairTokenizer)):
+    file format here: WordPiece and byte-level BPE, and SentencePiece for
+    model types whose tokenizer is one (`SENTENCE_PIECE` in their
+    checkpoint format, e.g. T5)."""
+    kinds = [WordPieceTokenizer, BytePairTokenizer]
+    formats = registry.checkpoint_formats()
+    if getattr(formats.get(model_type), "SENTENCE_PIECE", False):
+        kinds.append(SentencePieceTokenizer)
+    if not isinstance(tokenizer, tuple(kinds)):
         raise ValueError(
             f"save_pretrained writes WordPiece (vocab.txt) and byte-level "
-            f"BPE (vocab.json + merges.txt) tokenizers; it cannot write a "
-            f"{type(tokenizer).__name__}. Pass tokenizer=False to save the "
-            f"weights and config without it, and keep the tokenizer's own "
-            f"file (e.g. the SentencePiece .model) beside them."
+            f"BPE (vocab.json + merges.txt) tokenizers, and SentencePiece "
+            f"(spiece.model) for T5; it cannot write a "
+            f"{type(tokenizer).__name__} for model_type {model_type!r}. "
+            f"Pass tokenizer=False to save the weights and config without "
+            f"it, and keep the tokenizer's own file (e.g. the SentencePiece "
+            f".model) beside them."
         )
 
 
 def save_tokenizer(tokenizer, directory, model_type, model_max_length=None):
     """Writes `tokenizer` as Hugging Face tokenizer files."""
-    check_savable(tokenizer)
+    check_savable(tokenizer, model_type)
     os.makedirs(directory, exist_ok=True)
     config = {"tokenizer_class": registry.checkpoint_format(
         model_type).TOKENIZER_CLASS}
@@ -185,6 +203,15 @@ def save_tokenizer(tokenizer, directory, model_type, model_max_length=None):
             ),
             tokenize_chinese_chars=True, **tokens,
         )
+    elif isinstance(tokenizer, SentencePieceTokenizer):
+        with open(os.path.join(directory, SENTENCE_PIECE_FILE), "wb") as file:
+            file.write(tokenizer.proto)
+        vocabulary = set(tokenizer.get_vocabulary())
+        tokens = {k: v for k, v in _format_special_tokens(model_type).items()
+                  if v in vocabulary}
+        # tfzoo's SentencePiece tokenizer has the model's pieces only: no
+        # <extra_id_N> sentinels appended after them.
+        config.update(extra_ids=0, **tokens)
     else:
         tokens = _save_byte_pair(tokenizer, directory, model_type, config)
     with open(os.path.join(directory, "tokenizer_config.json"), "w",

@@ -130,7 +130,7 @@ def save_pretrained(model, directory, model_type=None, max_shard_size=None,
     if tokenizer is False:
         tokenizer = None
     if tokenizer is not None:
-        check_savable(tokenizer)  # before anything is written
+        check_savable(tokenizer, model_type)  # before anything is written
     config.update(_special_token_ids(tokenizer, checkpoint_format))
 
     os.makedirs(directory, exist_ok=True)

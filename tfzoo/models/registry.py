@@ -35,7 +35,7 @@ Example:
 >>> checkpoint_format("gpt2").BACKBONE.__name__
 'GPTBackbone'
 >>> sorted(checkpoint_formats())
-['bert', 'distilbert', 'gpt2', 'roberta']
+['bert', 'distilbert', 'gpt2', 'mt5', 'roberta', 't5']
 """
 
 from tfzoo.models.hf_format.config_fields import UnsupportedModelError

@@ -102,3 +102,18 @@ def fused_qkv_bias(variable, names, widths):
         lambda arrays: np.concatenate(arrays),
         lambda value: np.split(value, np.cumsum(widths)[:-1]),
     )
+
+
+def stacked_linear_kernels(variable, names):
+    """A `[in, n, out]` kernel (e.g. a gated feed-forward's gate and up
+    projections) from n PyTorch `Linear` weights `[out, in]`."""
+    inputs, count, outputs = variable.shape
+    if count != len(names):
+        raise ValueError(
+            f"{variable.path} stacks {count} kernels; got names {names}."
+        )
+    return WeightSpec(
+        variable, tuple(names), ((outputs, inputs),) * count,
+        lambda arrays: np.stack([a.T for a in arrays], axis=1),
+        lambda value: [value[:, i, :].T for i in range(count)],
+    )
