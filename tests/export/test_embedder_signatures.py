@@ -38,12 +38,17 @@ def test_signatures_and_warmup(exported):
 
 
 def test_served_results_equal_in_process(embedder, exported):
-    embeddings, search = serve([
+    features = {name: value.numpy() for name, value in
+                embedder.preprocessor(tf.constant(QUERIES)).items()}
+    embeddings, search, from_ids = serve([
         (exported, "serving_default", {"text": QUERIES}),
         (exported, "search", {"query": QUERIES, "top_k": [3, 1, 8]}),
+        (exported, "predict_token_ids", features),
     ])
     expected = embedder.encode(QUERIES)
     np.testing.assert_allclose(embeddings["embeddings"], expected, atol=1e-5)
+    # One vector per text (not padded along a sequence axis).
+    np.testing.assert_allclose(from_ids["embeddings"], expected, atol=1e-5)
     similarity = embedder.similarity(QUERIES, CORPUS)
     for row, top_k in enumerate([3, 1, 8]):
         best = np.argsort(-similarity[row], kind="stable")[:top_k]

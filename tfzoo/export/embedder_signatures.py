@@ -140,6 +140,7 @@ def embedder_signatures(model, index=None):
     predict_token_ids = token_id_signature(
         model, preprocessor.sequence_length,
         lambda vectors: {"embeddings": tf.cast(vectors, "float32")},
+        per_token=False,
     )
     signatures = {
         "serving_default": serve_text,
