@@ -1,6 +1,7 @@
 """Hugging Face checkpoint import and export.
 
-`from_pretrained(path)` loads a `config.json` + `model.safetensors`
+`from_pretrained(path)` loads a `config.json` + `model.safetensors` (or
+`pytorch_model.bin`, read without PyTorch and without running its pickle)
 directory (or a hub id, when online) as the matching tfzoo model;
 `save_pretrained(model, directory)` writes one that `transformers` loads.
 The model types are those the families register (see
@@ -27,6 +28,12 @@ from tfzoo.convert.from_pretrained import (
 )
 from tfzoo.convert.hf_config import UnsupportedModelError, read_config
 from tfzoo.convert.hf_tokenizer import load_tokenizer, save_tokenizer
+from tfzoo.convert.pytorch_io import (
+    LegacyFormatError,
+    PytorchCheckpoint,
+    UnsafeCheckpointError,
+    open_checkpoint,
+)
 from tfzoo.convert.safetensors_io import (
     CheckpointError,
     SafetensorsCheckpoint,

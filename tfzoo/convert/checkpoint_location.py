@@ -30,6 +30,9 @@ CHECKPOINT_PATTERNS = [
     "model.safetensors.index.json", "vocab.txt", "vocab.json", "merges.txt",
     "tokenizer_config.json", "special_tokens_map.json",
 ]
+# PyTorch weights, fetched only for repositories without safetensors.
+PYTORCH_PATTERNS = ["pytorch_model.bin", "pytorch_model-*.bin",
+                    "pytorch_model.bin.index.json"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Seconds to wait for the hub before giving up.
 HUB_TIMEOUT = 10
@@ -69,9 +72,16 @@ def resolve_checkpoint(path):
             path, "huggingface_hub is not installed"
         ) from None
     try:
-        return huggingface_hub.snapshot_download(
+        directory = huggingface_hub.snapshot_download(
             path, allow_patterns=CHECKPOINT_PATTERNS, etag_timeout=HUB_TIMEOUT
         )
+        if not any(os.path.isfile(os.path.join(directory, name)) for name
+                   in ("model.safetensors", "model.safetensors.index.json")):
+            directory = huggingface_hub.snapshot_download(
+                path, allow_patterns=CHECKPOINT_PATTERNS + PYTORCH_PATTERNS,
+                etag_timeout=HUB_TIMEOUT,
+            )
+        return directory
     except huggingface_hub.errors.RepositoryNotFoundError:
         raise FileNotFoundError(
             f"{path!r} is neither a local directory nor a model on the "

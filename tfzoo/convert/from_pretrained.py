@@ -3,9 +3,11 @@
 `from_pretrained(path)` reads `config.json`, builds the tfzoo model for
 its `model_type` and `architectures` (a backbone, or the task whose head
 the checkpoint has) and copies every tensor in, one at a time, from the
-memory-mapped safetensors files, with a progress bar. The classmethods
-`BertBackbone.from_pretrained`, `BertClassifier.from_pretrained`, ... call
-`load_backbone` and `load_task` below.
+memory-mapped safetensors files (or `pytorch_model.bin`, read without
+PyTorch by `pytorch_io`, when there are none), with a progress bar. The
+classmethods `BertBackbone.from_pretrained`,
+`BertClassifier.from_pretrained`, ... call `load_backbone` and
+`load_task` below.
 
 Every checkpoint tensor is either loaded, a known duplicate (a tied
 decoder, checked equal) or a known buffer, or it is reported: tensors of
@@ -38,7 +40,8 @@ from tfzoo.convert.checkpoint_location import resolve_checkpoint
 from tfzoo.convert.hf_config import backbone_kwargs, model_type, read_config
 from tfzoo.convert.hf_tokenizer import load_tokenizer
 from tfzoo.convert import sentence_transformers_layout
-from tfzoo.convert.safetensors_io import CheckpointError, SafetensorsCheckpoint
+from tfzoo.convert.pytorch_io import open_checkpoint
+from tfzoo.convert.safetensors_io import CheckpointError
 from tfzoo.models import registry
 from tfzoo.models.text_embedder import TextEmbedder
 from tfzoo.models.hf_format.weight_groups import variable_path
@@ -81,7 +84,7 @@ def load_weights(model, directory, config, strict=True, progress=True):
     """
     checkpoint_format = registry.checkpoint_format(model_type(config))
     checkpoint_architectures = config.get("architectures") or []
-    with SafetensorsCheckpoint(directory) as checkpoint:
+    with open_checkpoint(directory) as checkpoint:
         names = set(checkpoint.keys())
         prefix = checkpoint_format.BASE_PREFIX if any(
             n.startswith(checkpoint_format.BASE_PREFIX) for n in names

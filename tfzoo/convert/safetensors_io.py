@@ -118,6 +118,12 @@ class SafetensorsFile:
                 )
         return self._map
 
+    def names(self):
+        return list(self.entries)
+
+    def shape(self, name):
+        return tuple(self.entries[name]["shape"])
+
     def get(self, name):
         entry = self.entries[name]
         begin, end = entry["data_offsets"]
@@ -138,24 +144,31 @@ class SafetensorsFile:
             self._file = None
 
 
-class SafetensorsCheckpoint:
-    """The tensors of a checkpoint directory (or one `.safetensors` file).
+class ShardedCheckpoint:
+    """The tensors of a checkpoint directory: one file (`single_file`), or
+    the shards listed in `index_file` (`{"weight_map": {name: file}}`).
+    Subclasses say which files and how one is read (`_open_file`)."""
 
-    Reads `model.safetensors`, or the shards listed in
-    `model.safetensors.index.json`. `get(name)` returns a read-only numpy
-    array backed by the memory-mapped file (BF16 is widened to float32).
-    """
+    single_file = None
+    index_file = None
+    format_name = None
 
     def __init__(self, path):
-        path = os.fspath(path)
         self.files = {}
         self.locations = {}
+        try:
+            self._open(os.fspath(path))
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, path):
         if os.path.isfile(path):
             self._add_file(path)
             self.description = path
             return
-        single = os.path.join(path, SINGLE_FILE)
-        index = os.path.join(path, INDEX_FILE)
+        single = os.path.join(path, self.single_file)
+        index = os.path.join(path, self.index_file)
         if os.path.isfile(index):
             self.description = index
             with open(index, encoding="utf-8") as file:
@@ -163,8 +176,9 @@ class SafetensorsCheckpoint:
                     weight_map = json.load(file)["weight_map"]
                 except (json.JSONDecodeError, KeyError, TypeError) as error:
                     raise CheckpointError(
-                        f"{index} is not a safetensors index (needs a "
-                        f"'weight_map' of tensor name to file): {error!r}."
+                        f"{index} is not a {self.format_name} index (needs "
+                        f"a 'weight_map' of tensor name to file): "
+                        f"{error!r}."
                     ) from None
             for shard in sorted(set(weight_map.values())):
                 shard_path = os.path.join(path, shard)
@@ -191,19 +205,21 @@ class SafetensorsCheckpoint:
             if any(f.endswith((".bin", ".pt", ".h5", ".msgpack"))
                    for f in found):
                 hint = (
-                    " Only safetensors weights are read; convert the "
-                    "PyTorch weights first, e.g. with transformers: "
+                    " tfzoo reads model.safetensors and PyTorch's "
+                    "pytorch_model.bin (or their shards with an index), "
+                    "by those names; convert other weights first, e.g. "
+                    "with transformers: "
                     "`AutoModel.from_pretrained(dir).save_pretrained(dir)`."
                 )
             raise FileNotFoundError(
-                f"No {SINGLE_FILE} or {INDEX_FILE} in {path} (found: "
-                f"{found}).{hint}"
+                f"No {self.single_file} or {self.index_file} in {path} "
+                f"(found: {found}).{hint}"
             )
 
     def _add_file(self, path):
-        handle = SafetensorsFile(path)
+        handle = self._open_file(path)
         self.files[os.path.basename(path)] = handle
-        for name in handle.entries:
+        for name in handle.names():
             if name in self.locations:
                 raise CheckpointError(
                     f"Tensor {name!r} appears in both "
@@ -218,7 +234,7 @@ class SafetensorsCheckpoint:
         return name in self.locations
 
     def shape(self, name):
-        return tuple(self.locations[name].entries[name]["shape"])
+        return tuple(self.locations[name].shape(name))
 
     def where(self, name):
         """The file that holds tensor `name`."""
@@ -241,6 +257,22 @@ class SafetensorsCheckpoint:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class SafetensorsCheckpoint(ShardedCheckpoint):
+    """The tensors of a checkpoint directory (or one `.safetensors` file).
+
+    Reads `model.safetensors`, or the shards listed in
+    `model.safetensors.index.json`. `get(name)` returns a read-only numpy
+    array backed by the memory-mapped file (BF16 is widened to float32).
+    """
+
+    single_file = SINGLE_FILE
+    index_file = INDEX_FILE
+    format_name = "safetensors"
+
+    def _open_file(self, path):
+        return SafetensorsFile(path)
 
 
 def _header_for(tensors):

@@ -24,10 +24,8 @@ import dataclasses
 import json
 import os
 
-from tfzoo.convert.safetensors_io import (
-    SafetensorsCheckpoint,
-    write_checkpoint,
-)
+from tfzoo.convert.pytorch_io import open_checkpoint
+from tfzoo.convert.safetensors_io import write_checkpoint
 from tfzoo.models.hf_format.config_fields import UnsupportedModelError
 
 MODULES_FILE = "modules.json"
@@ -174,7 +172,7 @@ def read_layout(directory):
 
 def read_dense_weights(dense_path):
     """(kernel `[in, out]`, bias) of a Dense module's directory."""
-    with SafetensorsCheckpoint(dense_path) as checkpoint:
+    with open_checkpoint(dense_path) as checkpoint:
         return (checkpoint.get("linear.weight").T.copy(),
                 checkpoint.get("linear.bias").copy())
 
