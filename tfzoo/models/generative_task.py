@@ -28,6 +28,7 @@ from tfzoo.generation.decode_loop import decode
 from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.generation.prompts import PromptBatch
 from tfzoo.generation.sampling import SamplingOptions
+from tfzoo.metrics.perplexity import Perplexity
 from tfzoo.models.task import Task
 from tfzoo.preprocessing.length_buckets import bucket_for
 
@@ -57,6 +58,22 @@ class GenerativeTask(Task):
         # Not a dict attribute: Keras would track (and try to save) it.
         self._generate_functions = _CompiledFunctions()
         self.generate_trace_count = 0
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        )
+
+    def default_metrics(self):
+        return None
+
+    def default_weighted_metrics(self):
+        """Perplexity and accuracy over real (target) tokens: padding
+        weighs 0."""
+        return [
+            Perplexity(),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ]
 
     def output_projection(self):
         """Hidden states `[batch, hidden]` to logits `[batch, vocabulary]`,

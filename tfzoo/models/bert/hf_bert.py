@@ -163,6 +163,19 @@ def encoder_specs(backbone, prefix):
     return specs
 
 
+def token_classifier_head(model):
+    """The `classifier` of `*ForTokenClassification` (BERT, RoBERTa,
+    DistilBERT alike)."""
+    return WeightGroup("token classifier head",
+                       dense(model.output_dense, "classifier"),
+                       same_architecture_only=True)
+
+
+def span_head(model):
+    """The `qa_outputs` of `*ForQuestionAnswering`."""
+    return WeightGroup("span head", dense(model.span_head.dense, "qa_outputs"))
+
+
 def masked_lm_specs(head, transform, norm, bias):
     return (
         dense(head.transform, transform)
@@ -198,17 +211,12 @@ def model_weights(model, prefix):
     if isinstance(model, BertTokenClassifier):
         return ModelWeights(
             "BertForTokenClassification",
-            [encoder, pooler(False),
-             WeightGroup("token classifier head",
-                         dense(model.output_dense, "classifier"),
-                         same_architecture_only=True)],
+            [encoder, pooler(False), token_classifier_head(model)],
         )
     if isinstance(model, BertQuestionAnswerer):
         return ModelWeights(
             "BertForQuestionAnswering",
-            [encoder, pooler(False),
-             WeightGroup("span head",
-                         dense(model.span_head.dense, "qa_outputs"))],
+            [encoder, pooler(False), span_head(model)],
         )
     if isinstance(model, (BertMaskedLM, BertPretrainer)):
         head = model.masked_lm_head

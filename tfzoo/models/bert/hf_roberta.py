@@ -13,7 +13,12 @@ from tfzoo.models.bert.bert_classifier import BertClassifier
 from tfzoo.models.bert.bert_masked_lm import BertMaskedLM
 from tfzoo.models.bert.bert_question_answerer import BertQuestionAnswerer
 from tfzoo.models.bert.bert_token_classifier import BertTokenClassifier
-from tfzoo.models.bert.hf_bert import encoder_specs, masked_lm_specs
+from tfzoo.models.bert.hf_bert import (
+    encoder_specs,
+    masked_lm_specs,
+    span_head,
+    token_classifier_head,
+)
 from tfzoo.models.hf_format.config_fields import field
 from tfzoo.models.hf_format.weight_groups import ModelWeights, WeightGroup
 from tfzoo.models.hf_format.weight_specs import dense
@@ -92,18 +97,11 @@ def model_weights(model, prefix):
             ),
         ])
     if isinstance(model, BertTokenClassifier):
-        return ModelWeights("RobertaForTokenClassification", [
-            encoder,
-            WeightGroup("token classifier head",
-                        dense(model.output_dense, "classifier"),
-                        same_architecture_only=True),
-        ])
+        return ModelWeights("RobertaForTokenClassification",
+                            [encoder, token_classifier_head(model)])
     if isinstance(model, BertQuestionAnswerer):
-        return ModelWeights("RobertaForQuestionAnswering", [
-            encoder,
-            WeightGroup("span head",
-                        dense(model.span_head.dense, "qa_outputs")),
-        ])
+        return ModelWeights("RobertaForQuestionAnswering",
+                            [encoder, span_head(model)])
     if isinstance(model, BertMaskedLM):
         head = model.masked_lm_head
         return ModelWeights(

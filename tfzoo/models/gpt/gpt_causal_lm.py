@@ -3,7 +3,6 @@
 import keras
 
 from tfzoo.layers.tied_embedding_logits import TiedEmbeddingLogits
-from tfzoo.metrics.perplexity import Perplexity
 from tfzoo.models.generative_task import GenerativeTask
 from tfzoo.models.gpt.gpt_backbone import GPTBackbone
 
@@ -55,17 +54,3 @@ class GPTCausalLM(GenerativeTask):
         super().__init__(inputs=inputs, outputs=logits, tokenizer=tokenizer,
                          **kwargs)
 
-    def default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        )
-
-    def default_metrics(self):
-        return None
-
-    def default_weighted_metrics(self):
-        """Perplexity and accuracy over real tokens (padding weighs 0)."""
-        return [
-            Perplexity(),
-            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-        ]
