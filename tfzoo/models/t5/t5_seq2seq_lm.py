@@ -15,7 +15,6 @@ import keras
 import tensorflow as tf
 
 from tfzoo.generation.output_projection import OutputProjection
-from tfzoo.metrics.perplexity import Perplexity
 from tfzoo.models import input_checks
 from tfzoo.models.generative_task import GenerativeTask
 from tfzoo.models.t5.t5_backbone import T5Backbone
@@ -103,20 +102,6 @@ class T5Seq2SeqLM(GenerativeTask):
             return project
         return lambda hidden: project(hidden * tf.cast(scale, hidden.dtype))
 
-    def default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        )
-
-    def default_metrics(self):
-        return None
-
-    def default_weighted_metrics(self):
-        """Perplexity and token accuracy over real target tokens."""
-        return [
-            Perplexity(),
-            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-        ]
 
     def fit(self, x=None, y=None, length_buckets=False, **kwargs):
         """`Task.fit`; the preprocessor pads each batch to its source and
