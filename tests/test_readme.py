@@ -438,8 +438,10 @@ def test_what_is_here_names_exist():
 
     import tfzoo
 
-    presets = set(tfzoo.models.BertBackbone.presets) | set(
-        tfzoo.models.GPTBackbone.presets)
+    presets = set().union(*(
+        cls.presets for cls in (tfzoo.models.BertBackbone,
+                                tfzoo.models.GPTBackbone,
+                                tfzoo.models.T5Backbone)))
     names = what_is_here_names()
     assert len(names) > 40, "the table's rows were not found"
     modules = {module for _, module, _ in names}
