@@ -193,3 +193,49 @@ def text_generator_xla_export(text_generator, tmp_path_factory):
         text_generator, str(tmp_path_factory.mktemp("text_generator_xla")),
         max_new_tokens=12, xla_generate=True,
     )
+
+
+# Source and target sentences of the T5 fixtures (the tokenizer's corpus).
+T5_PAIRS = [
+    ("translate: one two", "uno dos"),
+    ("translate: two three", "dos tres"),
+    ("translate: three one", "tres uno"),
+    ("summarize: the river runs to the sea", "the river"),
+]
+
+
+@pytest.fixture(scope="session")
+def t5_generator():
+    """A tiny `T5Seq2SeqLM` (32-token context) with a T5-style
+    SentencePiece tokenizer trained here (<pad> 0, </s> 1, <unk> 2),
+    trained briefly on `T5_PAIRS` so that it writes words and stops."""
+    from tfzoo.models import T5Seq2SeqLM
+    from tfzoo.preprocessing import T5Seq2SeqLMPreprocessor
+    from tfzoo.tokenizers import SentencePieceTokenizer
+    from tfzoo.tokenizers import train_sentence_piece_model
+
+    texts = [text for pair in T5_PAIRS for text in pair] * 4
+    tokenizer = SentencePieceTokenizer(train_sentence_piece_model(
+        texts, 300, model_type="bpe", pad_id=0, eos_id=1, unk_id=2,
+        bos_id=-1, add_dummy_prefix=True))
+    keras.utils.set_random_seed(7)
+    model = T5Seq2SeqLM.from_preset(
+        "t5_tiny", vocabulary_size=tokenizer.vocabulary_size, num_layers=1,
+        max_sequence_length=32,
+        preprocessor=T5Seq2SeqLMPreprocessor(
+            tokenizer, encoder_sequence_length=24,
+            decoder_sequence_length=8),
+    )
+    model.compile(learning_rate=5e-3, jit_compile=False)
+    sources, targets = (list(texts) for texts in zip(*T5_PAIRS))
+    model.fit(sources * 30, targets * 30, batch_size=8, epochs=1,
+              shuffle=False, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def t5_generator_export(t5_generator, tmp_path_factory):
+    return export_saved_model(
+        t5_generator, str(tmp_path_factory.mktemp("t5_generator")),
+        max_new_tokens=10,
+    )

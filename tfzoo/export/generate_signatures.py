@@ -34,11 +34,23 @@ batch size and bucket pair. Only a server started with
 `--xla_cpu_compilation_enabled=true` runs it; others answer INTERNAL "XLA
 compilation disabled". It has no warmup records: TF Serving fails a
 version's load when a warmup request fails, which such a server would.
+
+Encoder-decoders (`T5Seq2SeqLM`, any `GenerativeTask` with a
+`decoder_start_token_id`) map a source `text` to a target instead (see
+`encoder_decoder_signatures`): `serving_default` (`text` in, greedy),
+`generate` (`text` plus the options above and `num_beams`, so a request
+can ask for beam search) and `predict_token_ids` (the model's logits from
+token ids). They return `generated_text` (the target alone),
+`generated_token_ids` padded with -1 and `num_generated_tokens`;
+`generate` also returns `scores`.
 """
+
+import dataclasses
 
 import tensorflow as tf
 
 from tfzoo.export import warmup
+from tfzoo.generation.beam_search import beam_search
 from tfzoo.generation.continuation_text import continuation_text
 from tfzoo.generation.decode_loop import decode
 from tfzoo.generation.sampling import SamplingOptions
@@ -47,6 +59,31 @@ from tfzoo.preprocessing.length_buckets import sequence_buckets
 from tfzoo.preprocessing.length_buckets import smallest_bucket
 
 DEFAULT_MAX_NEW_TOKENS = 32
+# The most beams `generate` searches per row: each beam holds its own
+# self-attention cache and copy of the cross-attention context.
+MAX_NUM_BEAMS = 16
+
+
+def checked_sampling_options(temperature, top_k, top_p, seed,
+                             vocabulary_size):
+    """`generate`'s per-row `SamplingOptions`, after the range checks
+    (each failing the request with INVALID_ARGUMENT naming its input)."""
+    checks = [
+        tf.debugging.assert_positive(
+            temperature, message="temperature must be > 0"),
+        tf.debugging.assert_greater_equal(
+            top_k, 1, message="top_k must be >= 1 (1 is greedy)"),
+        tf.debugging.assert_positive(
+            top_p, message="top_p must be in (0, 1]"),
+        tf.debugging.assert_less_equal(
+            top_p, 1.0, message="top_p must be in (0, 1]"),
+    ]
+    with tf.control_dependencies(checks):
+        top_k = tf.minimum(top_k, vocabulary_size)
+    return SamplingOptions(
+        greedy=tf.zeros_like(top_k, tf.bool), temperature=temperature,
+        top_k=top_k, top_p=top_p, seed=seed,
+    )
 
 
 def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
@@ -54,8 +91,11 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     """`{name: concrete function}` for a `GenerativeTask` with a tokenizer.
 
     `xla_generate` adds the XLA-compiled `generate_xla` (see the module
-    doc).
+    doc). Encoder-decoders get `encoder_decoder_signatures`.
     """
+    if getattr(model, "decoder_start_token_id", None) is not None:
+        return encoder_decoder_signatures(model, max_new_tokens,
+                                          xla_generate)
     tokenizer = model.tokenizer
     if tokenizer is None:
         raise ValueError(
@@ -123,23 +163,8 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         return outputs(prompt, token_ids, lengths, final_lengths)
 
     def sampling_options(temperature, top_k, top_p, seed):
-        """`generate`'s per-row options, after the range checks."""
-        checks = [
-            tf.debugging.assert_positive(
-                temperature, message="temperature must be > 0"),
-            tf.debugging.assert_greater_equal(
-                top_k, 1, message="top_k must be >= 1 (1 is greedy)"),
-            tf.debugging.assert_positive(
-                top_p, message="top_p must be in (0, 1]"),
-            tf.debugging.assert_less_equal(
-                top_p, 1.0, message="top_p must be in (0, 1]"),
-        ]
-        with tf.control_dependencies(checks):
-            top_k = tf.minimum(top_k, vocabulary_size)
-        return SamplingOptions(
-            greedy=tf.zeros_like(top_k, tf.bool), temperature=temperature,
-            top_k=top_k, top_p=top_p, seed=seed,
-        )
+        return checked_sampling_options(temperature, top_k, top_p, seed,
+                                        vocabulary_size)
 
     @tf.function(autograph=False)
     def serve_default(prompt):
@@ -205,8 +230,209 @@ def generate_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     return signatures
 
 
-def generate_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
-    """A few short requests of each signature, including an empty prompt."""
+def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
+                               xla_generate=False):
+    """`{name: concrete function}` for an encoder-decoder `GenerativeTask`
+    (`T5Seq2SeqLM`) with a tokenizer.
+
+    - `serving_default`: `text` string `[batch]`, the sources; greedy
+      decoding of up to the export's `max_new_tokens`.
+    - `generate`: `text` plus, per row, `max_new_tokens`, `num_beams`
+      int32 (1 to `MAX_NUM_BEAMS`; more than 1 is beam search, which needs
+      `top_k=1`: beams do not sample), `temperature`, `top_k`, `top_p` and
+      `seed` as in GPT's `generate`. Rows of one batch may differ in all
+      of them: rows with `num_beams` 1 are decoded together (greedy or
+      sampled), rows with more beams are searched together, each with its
+      own beam count.
+    - `predict_token_ids`: `encoder_token_ids`, `encoder_padding_mask`,
+      `decoder_token_ids`, `decoder_padding_mask` int32 `[batch, length]`
+      in, `logits` float32 `[batch, decoder length, vocabulary]` out (the
+      model's forward pass, for scoring targets by id).
+
+    The text signatures tokenize each source and end it with `</s>` (as
+    `generate` and the preprocessor do; "" is just `</s>`), encode it
+    once, and decode from the decoder start token until `</s>` (not
+    output) or `max_new_tokens`. They return `generated_text` string
+    `[batch]` (the target alone), `generated_token_ids` int32 `[batch,
+    longest]` padded with -1 and `num_generated_tokens` int32 `[batch]`;
+    `generate` also returns `scores` float32 `[batch]`: for beam rows the
+    chosen beam's summed token log-probability, 0 for other rows. A
+    source of more than the model's `max_sequence_length` tokens (with
+    its `</s>`), `max_new_tokens` outside [1, `max_sequence_length`) or an
+    out-of-range option fails the request with INVALID_ARGUMENT naming
+    the input. Core TensorFlow ops and tf-text only; beam search keeps its
+    tokens per beam and reorders them with gathers (no `GatherTree`).
+    """
+    if xla_generate:
+        raise ValueError(
+            f"xla_generate is not available for {type(model).__name__} "
+            f"(an encoder-decoder) yet; export without it (generate runs "
+            f"the same decoding in plain TensorFlow)."
+        )
+    tokenizer = model.tokenizer
+    name = type(model).__name__
+    if tokenizer is None:
+        raise ValueError(
+            f"Exporting a {name} needs its tokenizer: build it with "
+            f"{name}(backbone, tokenizer=SentencePieceTokenizer(...)) or "
+            f"with a preprocessor."
+        )
+    end_id = tokenizer.end_of_text_id
+    if end_id is None:
+        raise ValueError(
+            f"The tokenizer has no end-of-sequence token ('</s>'), which "
+            f"ends every source and stops generation; exporting a {name} "
+            f"needs one in the vocabulary."
+        )
+    backbone = model.backbone
+    context = backbone.max_sequence_length
+    vocabulary_size = backbone.vocabulary_size
+    stops = tf.constant([end_id], tf.int32)
+
+    def sources(text, new_tokens):
+        """Right-padded source ids (each ending in </s>) and lengths,
+        after the length checks."""
+        ids = tokenizer.tokenize(text)
+        ends = tf.RaggedTensor.from_row_lengths(
+            tf.fill([tf.shape(text)[0]], end_id),
+            tf.ones([tf.shape(text)[0]], tf.int64))
+        ids = tf.concat([tf.cast(ids, tf.int32), ends], axis=1)
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        checks = [
+            tf.debugging.assert_less_equal(
+                lengths, context,
+                message=f"text has more than {context} tokens (with its "
+                        f"</s>), the model's max_sequence_length; shorten "
+                        f"it"),
+            tf.debugging.assert_greater_equal(
+                new_tokens, 1, message="max_new_tokens must be >= 1"),
+            tf.debugging.assert_less(
+                new_tokens, context,
+                message=f"max_new_tokens must be < {context}, the model's "
+                        f"max_sequence_length"),
+        ]
+        with tf.control_dependencies(checks):
+            return ids.to_tensor(0), lengths
+
+    def searched_or_decoded(source_ids, source_lengths, new_tokens,
+                            capacity, beams, options, search):
+        """Targets of the rows given: `(token_ids [rows, 1 + capacity],
+        lengths, scores)`, start token first."""
+        decoder, start_ids, start_lengths = model.start_decoding(
+            source_ids, source_lengths)
+        logits_of = model.output_projection()
+        if search:
+            return beam_search(
+                decoder, logits_of, start_ids, start_lengths, new_tokens,
+                capacity, tf.reduce_max(beams), stops,
+                beams_per_row=beams, with_scores=True,
+            )
+        token_ids, lengths = decode(
+            decoder, logits_of, start_ids, start_lengths, new_tokens,
+            capacity, options, stops,
+        )
+        return token_ids, lengths, tf.zeros(tf.shape(lengths), tf.float32)
+
+    def run(text, new_tokens, beams, options):
+        source_ids, source_lengths = sources(text, new_tokens)
+        capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
+        searched = tf.cast(beams > 1, tf.int32)
+        rows = tf.dynamic_partition(tf.range(tf.shape(text)[0]), searched, 2)
+        parts = []
+        for search, indices in zip((False, True), rows):
+            def part(indices=indices, search=search):
+                def take(tensor):
+                    return tf.gather(tensor, indices)
+                return searched_or_decoded(
+                    take(source_ids), take(source_lengths),
+                    take(new_tokens), capacity, take(beams),
+                    dataclasses.replace(options, **{
+                        field: take(getattr(options, field)) for field in
+                        ("greedy", "temperature", "top_k", "top_p", "seed")
+                    }), search,
+                )
+
+            def nothing():
+                return (tf.zeros([0, 1 + capacity], tf.int32),
+                        tf.zeros([0], tf.int32), tf.zeros([0], tf.float32))
+
+            parts.append(tf.cond(tf.size(indices) > 0, part, nothing))
+        token_ids, lengths, scores = (
+            tf.dynamic_stitch(rows, [part[i] for part in parts])
+            for i in range(3)
+        )
+        # The target after the decoder's start token.
+        generated = tf.RaggedTensor.from_tensor(token_ids[:, 1:],
+                                                lengths=lengths - 1)
+        return {
+            "generated_text": tokenizer.detokenize(generated),
+            "generated_token_ids": generated.to_tensor(-1),
+            "num_generated_tokens": lengths - 1,
+            "scores": scores,
+        }
+
+    @tf.function(autograph=False)
+    def serve_default(text):
+        batch = tf.shape(text)[0]
+        outputs = run(text, tf.fill([batch], max_new_tokens),
+                      tf.ones([batch], tf.int32),
+                      SamplingOptions.build_in_graph(batch))
+        del outputs["scores"]
+        return outputs
+
+    @tf.function(autograph=False)
+    def generate(text, max_new_tokens, num_beams, temperature, top_k, top_p,
+                 seed):
+        options = checked_sampling_options(temperature, top_k, top_p, seed,
+                                           vocabulary_size)
+        checks = [
+            tf.debugging.assert_greater_equal(
+                num_beams, 1, message="num_beams must be >= 1"),
+            tf.debugging.assert_less_equal(
+                num_beams, MAX_NUM_BEAMS,
+                message=f"num_beams must be <= {MAX_NUM_BEAMS}"),
+            tf.debugging.assert_equal(
+                tf.logical_or(num_beams <= 1, top_k == 1), True,
+                message="num_beams > 1 (beam search) needs top_k=1: beams "
+                        "do not sample; send num_beams=1 to sample"),
+        ]
+        with tf.control_dependencies(checks):
+            num_beams = tf.identity(num_beams)
+        return run(text, max_new_tokens, num_beams, options)
+
+    @tf.function(autograph=False)
+    def predict_token_ids(encoder_token_ids, encoder_padding_mask,
+                          decoder_token_ids, decoder_padding_mask):
+        logits = model({
+            "encoder_token_ids": encoder_token_ids,
+            "encoder_padding_mask": encoder_padding_mask,
+            "decoder_token_ids": decoder_token_ids,
+            "decoder_padding_mask": decoder_padding_mask,
+        }, training=False)
+        return {"logits": tf.cast(logits, tf.float32)}
+
+    strings = tf.TensorSpec([None], tf.string)
+    ints = tf.TensorSpec([None], tf.int32)
+    floats = tf.TensorSpec([None], tf.float32)
+    ids = tf.TensorSpec([None, None], tf.int32)
+    # Traced here, where cache writes use core TF ops (no XLA op).
+    with plain_tensorflow_cache_updates():
+        return {
+            "serving_default": serve_default.get_concrete_function(
+                tf.TensorSpec([None], tf.string, name="text")),
+            "generate": generate.get_concrete_function(
+                strings, ints, ints, floats, ints, floats, ints),
+            "predict_token_ids": predict_token_ids.get_concrete_function(
+                ids, ids, ids, ids),
+        }
+
+
+def generate_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
+                         encoder_decoder=False):
+    """A few short requests of each signature, including an empty prompt
+    (an empty source for an encoder-decoder)."""
+    if encoder_decoder:
+        return encoder_decoder_warmup_logs(max_new_tokens)
     prompts = ["", "Once upon a time, a small model"]
     count = len(prompts)
     return [
@@ -218,5 +444,33 @@ def generate_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
             "top_k": [1, 40][:count],
             "top_p": [1.0, 0.9][:count],
             "seed": list(range(count)),
+        }),
+    ]
+
+
+def encoder_decoder_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS):
+    """Requests of each of `encoder_decoder_signatures`: greedy, sampled
+    and beam rows, and an empty source."""
+    # Short: a small model's context must hold each source.
+    texts = ["", "Hello there.", "Hi"]
+    count = len(texts)
+    new_tokens = min(4, max_new_tokens)
+    ids = [[5, 6, 1], [7, 1, 0]]
+    masks = [[1, 1, 1], [1, 1, 0]]
+    return [
+        warmup.predict_log("serving_default", {"text": texts}),
+        warmup.predict_log("generate", {
+            "text": texts,
+            "max_new_tokens": [new_tokens] * count,
+            "num_beams": [1, 1, 2],
+            "temperature": [1.0] * count,
+            "top_k": [1, 40, 1],
+            "top_p": [1.0, 0.9, 1.0],
+            "seed": list(range(count)),
+        }),
+        warmup.predict_log("predict_token_ids", {
+            "encoder_token_ids": ids, "encoder_padding_mask": masks,
+            "decoder_token_ids": [[0, 5], [0, 6]],
+            "decoder_padding_mask": [[1, 1], [1, 1]],
         }),
     ]

@@ -195,7 +195,11 @@ def _generator_exports(model, options):
             model, max_new_tokens, options.get("xla_generate", False)
         ),
         {},
-        generate_warmup_logs(max_new_tokens),
+        generate_warmup_logs(
+            max_new_tokens,
+            encoder_decoder=getattr(model, "decoder_start_token_id",
+                                    None) is not None,
+        ),
         {},
     )
 

@@ -14,7 +14,7 @@ NEGATIVE_INFINITY = -1e9
 
 def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
                 max_new_tokens, capacity, num_beams, stop_token_ids,
-                pad_id=0):
+                pad_id=0, beams_per_row=None, with_scores=False):
     """The most likely continuation of each prompt among `num_beams` beams.
 
     Each step extends every beam by every token, and keeps the
@@ -26,6 +26,14 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     `tfzoo.generation.decode`, with `max_new_tokens` `[batch]` and the
     best beam's tokens returned. A `backbone` with `repeated(num_beams)`
     (a `ContextDecoder`) is repeated per beam after the prompt pass.
+
+    `num_beams` may be a scalar tensor (in plain TensorFlow; XLA needs a
+    constant). `beams_per_row` (int32 `[batch]`, each in `[1,
+    num_beams]`) gives each row its own beam count: a row's beams past its
+    count are dropped after every step, so the row gets what a search
+    with its own count gives (its best `k` extensions are the same
+    whatever the width). With `with_scores`, also returns the best beam's
+    score, its summed token log-probabilities (float32 `[batch]`).
     """
     batch = tf.shape(prompt_ids)[0]
     prompt_width = tf.shape(prompt_ids)[1]
@@ -53,6 +61,13 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
         [batch],
     )
     finished = lengths >= end_index
+    if beams_per_row is not None:
+        # Slots past a row's count: dead from the start, and always done.
+        dropped = tf.reshape(
+            tf.range(num_beams)[None] >= beams_per_row[:, None], [-1])
+        finished = finished | dropped
+    else:
+        dropped = None
 
     def step(state):
         index, tokens, lengths, scores, finished, cache = state
@@ -102,6 +117,9 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
         finished = finished | (generating & stopped) | (
             index + 1 >= end_index
         )
+        if dropped is not None:
+            scores = tf.where(dropped, NEGATIVE_INFINITY, scores)
+            finished = finished | dropped
         return index + 1, tokens, lengths, scores, finished, cache
 
     _, tokens, lengths, scores, _, _ = loop_over_positions(
@@ -114,4 +132,7 @@ def beam_search(backbone, logits_of, prompt_ids, prompt_lengths,
     best = tf.argmax(tf.reshape(scores, [batch, num_beams]), axis=-1,
                      output_type="int32")
     pick = tf.range(batch) * num_beams + best
+    if with_scores:
+        return (tf.gather(tokens, pick), tf.gather(lengths, pick),
+                tf.gather(scores, pick))
     return tf.gather(tokens, pick), tf.gather(lengths, pick)

@@ -69,9 +69,9 @@ class T5Seq2SeqLM(GenerativeTask):
     """
 
     backbone_class = T5Backbone
-    # No serving signatures yet: tfzoo.export's generate signatures are
-    # decoder-only (GenerativeTask's "generator" would pick them).
-    serving_kind = None
+    # tfzoo.export's generate signatures, in their encoder-decoder form
+    # (`encoder_decoder_signatures`: `text` in, `num_beams` per request).
+    serving_kind = "generator"
     default_learning_rate = 1e-3
     # T5's conventions: decoding starts from <pad> = 0, ends at </s> = 1.
     decoder_start_token_id = 0
