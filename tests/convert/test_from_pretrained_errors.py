@@ -50,17 +50,23 @@ def test_missing_directory_and_files(tmp_path, checkpoint):
         BertBackbone.from_pretrained(tmp_path)
     directory = copy_of(checkpoint, tmp_path)
     os.remove(directory / "model.safetensors")
-    (directory / "pytorch_model.bin").write_bytes(b"")
+    (directory / "tf_model.h5").write_bytes(b"")
     with pytest.raises(FileNotFoundError,
-                       match=r"No model.safetensors .*convert the PyTorch"):
+                       match=r"No model.safetensors .*pytorch_model.bin .*"
+                             r"convert other weights"):
+        BertBackbone.from_pretrained(directory)
+    (directory / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(CheckpointError,
+                       match=r"pytorch_model.bin is not a PyTorch "
+                             r"checkpoint \(not a zip archive; 0 bytes\)"):
         BertBackbone.from_pretrained(directory)
 
 
 def test_unsupported_model_type(tmp_path, checkpoint):
     directory = copy_of(checkpoint, tmp_path)
-    edit_config(directory, model_type="t5")
+    edit_config(directory, model_type="xlnet")
     with pytest.raises(UnsupportedModelError,
-                       match=r"model_type 't5' .* not supported.*'bert'"):
+                       match=r"model_type 'xlnet' .* not supported.*'bert'"):
         tfzoo.from_pretrained(directory)
     edit_config(directory, model_type="bert", hidden_act="relu")
     with pytest.raises(UnsupportedModelError, match="hidden_act='relu'"):

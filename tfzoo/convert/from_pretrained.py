@@ -67,6 +67,9 @@ class ConversionReport:
     fresh_groups: list = dataclasses.field(default_factory=list)
     unused_tensors: list = dataclasses.field(default_factory=list)
     unexpected_tensors: list = dataclasses.field(default_factory=list)
+    # (checkpoint tensor, its shape, the model's shape) of heads started
+    # fresh by ignore_mismatched_sizes=True.
+    mismatched_tensors: list = dataclasses.field(default_factory=list)
 
 
 def _listing(names, limit=12):
@@ -77,8 +80,14 @@ def _listing(names, limit=12):
     return shown
 
 
-def load_weights(model, directory, config, strict=True, progress=True):
+def load_weights(model, directory, config, strict=True, progress=True,
+                 ignore_mismatched_sizes=False):
     """Copies the checkpoint in `directory` into `model`.
+
+    A head (e.g. the classifier) whose checkpoint tensors have other
+    shapes than the model's (another `num_classes`) is an error, unless
+    `ignore_mismatched_sizes=True`: then it starts fresh, with a warning
+    naming the tensors and both shapes. The encoder must always fit.
 
     Returns a `ConversionReport`, also set as `model.conversion_report`.
     """
@@ -121,25 +130,53 @@ def load_weights(model, directory, config, strict=True, progress=True):
                 )
             else:
                 fresh.append(group)
-        specs = [spec for group in to_load for spec in group.specs]
-        for spec in specs:
-            for name, expected in zip(spec.hf_names, spec.hf_shapes):
-                actual = checkpoint.shape(name)
-                if actual != tuple(expected):
-                    raise ShapeMismatchError(
-                        f"Tensor {name!r} in {checkpoint.where(name)} has "
-                        f"shape {list(actual)}, but the tfzoo model built "
-                        f"from {config.get('_path', 'config.json')} needs "
-                        f"{list(expected)} (for {variable_path(spec.variable)}"
-                        f" {list(spec.shape)}). config.json and the weights "
-                        f"disagree, or a task argument (e.g. num_classes) "
-                        f"differs from the checkpoint's head."
-                    )
+        mismatched, resized = [], []
+        for group in list(to_load):
+            wrong = [
+                (name, checkpoint.shape(name), tuple(expected), spec)
+                for spec in group.specs
+                for name, expected in zip(spec.hf_names, spec.hf_shapes)
+                if checkpoint.shape(name) != tuple(expected)
+            ]
+            if not wrong:
+                continue
+            if ignore_mismatched_sizes and not group.required:
+                # As in transformers, only the tensors that do not fit
+                # start fresh (RoBERTa keeps its classifier.dense).
+                resized.append(group)
+                mismatched += [(n, a, e, spec) for n, a, e, spec in wrong]
+                continue
+            name, actual, expected, spec = wrong[0]
+            if group.required:
+                cause = (
+                    "config.json and the weights disagree (or the "
+                    "checkpoint is another model's)."
+                )
+            else:
+                cause = (
+                    f"A task argument (e.g. num_classes or label_names) differs "
+                    f"from the checkpoint's {group.name}; pass "
+                    f"ignore_mismatched_sizes=True to start the "
+                    f"{group.name} fresh at the new size."
+                )
+            raise ShapeMismatchError(
+                f"Tensor {name!r} in {checkpoint.where(name)} has shape "
+                f"{list(actual)}, but the tfzoo model built from "
+                f"{config.get('_path', 'config.json')} needs "
+                f"{list(expected)} (for {variable_path(spec.variable)} "
+                f"{list(spec.shape)}). {cause}"
+            )
+        skipped = {id(m[3]) for m in mismatched}
+        specs = [spec for group in to_load for spec in group.specs
+                 if id(spec) not in skipped]
         tied = [(n, v) for n, v in weights.tied if n in names]
         used = {n for spec in specs for n in spec.hf_names}
+        # A spec partly mismatched is skipped whole; its names are not
+        # "unused" (they are reported as mismatched).
+        mismatched_names = {n for m in mismatched for n in m[3].hf_names}
         used.update(n for n, _ in tied)
         leftover = {
-            n for n in names - used
+            n for n in names - used - mismatched_names
             if not n.endswith(checkpoint_format.IGNORED_SUFFIXES)
         }
         unused = sorted(
@@ -172,7 +209,7 @@ def load_weights(model, directory, config, strict=True, progress=True):
             del arrays, value
         fresh_variables = {
             id(s.variable) for group in fresh for s in group.specs
-        }
+        } | {id(m[3].variable) for m in mismatched}
         for name, variable in tied:
             if id(variable) in fresh_variables:
                 continue
@@ -185,12 +222,26 @@ def load_weights(model, directory, config, strict=True, progress=True):
     report.loaded_tensors = len(used)
     report.unused_tensors = unused
     report.unexpected_tensors = unexpected
-    report.fresh_groups = [g.name for g in fresh if g.announce]
+    report.fresh_groups = [g.name for g in fresh if g.announce] + [
+        g.name for g in resized]
+    report.mismatched_tensors = [(n, list(a), list(e))
+                                 for n, a, e, _ in mismatched]
     if unused:
         logger.warning(
             "%s: %d tensors of the checkpoint (a %s) are not used: %s.",
             cls_name, len(unused), "/".join(checkpoint_architectures)
             or "checkpoint", _listing(unused),
+        )
+    for group in resized:
+        names = {h for spec in group.specs for h in spec.hf_names}
+        logger.warning(
+            "%s: tensors of the %s in %s have other shapes than the "
+            "model's and start from fresh random weights "
+            "(ignore_mismatched_sizes=True): %s; train them before use.",
+            cls_name, group.name, report.checkpoint, "; ".join(
+                f"{n} {list(a)} in the checkpoint, {list(e)} in the model"
+                for n, a, e, _ in mismatched if n in names
+            ),
         )
     for group in fresh:
         if group.announce:
@@ -222,14 +273,16 @@ def _check_family(cls, checkpoint_format, config):
         )
 
 
-def load_backbone(cls, path, dtype=None, strict=True, progress=True):
+def load_backbone(cls, path, dtype=None, strict=True, progress=True,
+                  ignore_mismatched_sizes=False):
     """`cls.from_pretrained`: a backbone with the checkpoint's weights."""
     directory = resolve_checkpoint(path)
     config = read_config(directory)
     checkpoint_format = registry.checkpoint_format(model_type(config))
     _check_family(cls, checkpoint_format, config)
     backbone = _backbone(checkpoint_format, config, dtype)
-    load_weights(backbone, directory, config, strict, progress)
+    load_weights(backbone, directory, config, strict, progress,
+                 ignore_mismatched_sizes)
     return backbone
 
 
@@ -247,14 +300,17 @@ def _label_names(config):
 
 def load_task(cls, path, dtype=None, strict=True, progress=True,
               preprocessor=None, sequence_length=None, label_names=None,
-              **task_kwargs):
+              ignore_mismatched_sizes=False, **task_kwargs):
     """`cls.from_pretrained` for a task model.
 
     The task's head comes from the checkpoint when it has one of the same
     kind (then `num_classes` defaults to the checkpoint's label count),
-    else it starts fresh. With `sequence_length`, the task gets its
-    default preprocessor around the checkpoint's tokenizer (and
-    `label_names`, defaulting to the checkpoint's).
+    else it starts fresh. A `num_classes` (or `label_names`) of another
+    count than the checkpoint's head is an error, unless
+    `ignore_mismatched_sizes=True`: then the head starts fresh, with a
+    warning. With `sequence_length`, the task gets its default
+    preprocessor around the checkpoint's tokenizer (and `label_names`,
+    defaulting to the checkpoint's when their count fits).
     """
     if issubclass(cls, TextEmbedder):
         return load_text_embedder(
@@ -282,7 +338,11 @@ def load_task(cls, path, dtype=None, strict=True, progress=True,
     if dtype is not None:
         task_kwargs["dtype"] = dtype
     model = cls(backbone=backbone, **task_kwargs)
-    load_weights(model, directory, config, strict, progress)
+    load_weights(model, directory, config, strict, progress,
+                 ignore_mismatched_sizes)
+    if checkpoint_labels is not None and len(checkpoint_labels) != (
+            task_kwargs.get("num_classes")):
+        checkpoint_labels = None  # the head was replaced
     if preprocessor is None and sequence_length is not None:
         preprocessor = default_preprocessor(
             cls, directory, sequence_length,

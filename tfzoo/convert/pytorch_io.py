@@ -298,7 +298,7 @@ class PytorchFile:
                 raise error
             raise CheckpointError(
                 f"{self.path} is not a PyTorch checkpoint (not a zip "
-                f"archive)."
+                f"archive; {os.path.getsize(self.path)} bytes)."
             )
         self._file = open(self.path, "rb")
         self._map = None
