@@ -200,7 +200,7 @@ T5_PAIRS = [
     ("translate: one two", "uno dos"),
     ("translate: two three", "dos tres"),
     ("translate: three one", "tres uno"),
-    ("summarize: the river runs to the sea", "the river"),
+    ("summarize: the river", "river"),
 ]
 
 

@@ -12,7 +12,7 @@ from serving.client import GrpcPredictionClient
 from serving.client import RestPredictionClient
 from serving.errors import ServingError
 from serving.local_server import LocalServer
-from tests.export.test_seq2seq_generate_signatures import NEW_TOKENS
+from tests.export.test_seq2seq_generate_signatures import IN_PROCESS
 from tests.export.test_seq2seq_generate_signatures import SOURCES
 from tests.export.test_seq2seq_generate_signatures import generate_inputs
 
@@ -37,9 +37,9 @@ def as_strings(array):
 
 
 def test_greedy_and_beams_equal_in_process_generate(server, t5_generator):
-    greedy = t5_generator.generate(SOURCES, max_new_tokens=NEW_TOKENS)
-    beams = t5_generator.generate(SOURCES, max_new_tokens=NEW_TOKENS,
-                                  sampler="beam", num_beams=3)
+    greedy = t5_generator.generate(SOURCES, **IN_PROCESS)
+    beams = t5_generator.generate(SOURCES, sampler="beam", num_beams=3,
+                                  **IN_PROCESS)
     for client in clients(server):
         with client:
             served = client.predict({"text": SOURCES})

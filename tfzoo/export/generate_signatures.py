@@ -333,9 +333,24 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         )
         return token_ids, lengths, tf.zeros(tf.shape(lengths), tf.float32)
 
+    def outputs(token_ids, lengths, scores):
+        # The target after the decoder's start token.
+        generated = tf.RaggedTensor.from_tensor(token_ids[:, 1:],
+                                                lengths=lengths - 1)
+        return {
+            "generated_text": tokenizer.detokenize(generated),
+            "generated_token_ids": generated.to_tensor(-1),
+            "num_generated_tokens": lengths - 1,
+            "scores": scores,
+        }
+
     def run(text, new_tokens, beams, options):
         source_ids, source_lengths = sources(text, new_tokens)
         capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
+        if beams is None:  # every row greedy or sampled
+            return outputs(*searched_or_decoded(
+                source_ids, source_lengths, new_tokens, capacity, None,
+                options, search=False))
         searched = tf.cast(beams > 1, tf.int32)
         rows = tf.dynamic_partition(tf.range(tf.shape(text)[0]), searched, 2)
         parts = []
@@ -357,28 +372,18 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
                         tf.zeros([0], tf.int32), tf.zeros([0], tf.float32))
 
             parts.append(tf.cond(tf.size(indices) > 0, part, nothing))
-        token_ids, lengths, scores = (
+        return outputs(*(
             tf.dynamic_stitch(rows, [part[i] for part in parts])
             for i in range(3)
-        )
-        # The target after the decoder's start token.
-        generated = tf.RaggedTensor.from_tensor(token_ids[:, 1:],
-                                                lengths=lengths - 1)
-        return {
-            "generated_text": tokenizer.detokenize(generated),
-            "generated_token_ids": generated.to_tensor(-1),
-            "num_generated_tokens": lengths - 1,
-            "scores": scores,
-        }
+        ))
 
     @tf.function(autograph=False)
     def serve_default(text):
         batch = tf.shape(text)[0]
-        outputs = run(text, tf.fill([batch], max_new_tokens),
-                      tf.ones([batch], tf.int32),
-                      SamplingOptions.build_in_graph(batch))
-        del outputs["scores"]
-        return outputs
+        greedy = run(text, tf.fill([batch], max_new_tokens), None,
+                     SamplingOptions.build_in_graph(batch))
+        del greedy["scores"]
+        return greedy
 
     @tf.function(autograph=False)
     def generate(text, max_new_tokens, num_beams, temperature, top_k, top_p,
