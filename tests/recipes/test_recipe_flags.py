@@ -6,7 +6,8 @@ import pytest
 
 from tests.recipes.recipe_runs import load_recipe
 
-RECIPES = ("bert_pretrain", "bert_classify", "bert_ner", "bert_qa")
+RECIPES = ("bert_pretrain", "bert_classify", "bert_ner", "bert_qa",
+           "semantic_search")
 COMMON_FLAGS = (
     "--preset", "--init_checkpoint", "--strategy", "--precision", "--epochs",
     "--batch_size", "--learning_rate", "--sequence_length", "--model_dir",
