@@ -9,7 +9,12 @@ import tensorflow as tf
 from tests import synthetic_tasks as tasks
 from tests.harness import run_model_test, run_task_test
 from tests.two_cpu_script import run_with_two_cpus
-from tfzoo.models import BertBackbone, BertTextEmbedder, TextEmbedder
+from tfzoo.models import (
+    BertBackbone,
+    BertClassifier,
+    BertTextEmbedder,
+    TextEmbedder,
+)
 from tfzoo.models.text_embedder import cosine_loss, ranking_loss
 from tfzoo.preprocessing import TextEmbedderPreprocessor
 from tfzoo.tokenizers import WordPieceTokenizer
@@ -54,6 +59,17 @@ def test_shared_checks():
     assert output.shape == (2, 6)
     np.testing.assert_allclose(np.linalg.norm(output, axis=1), 1.0,
                                rtol=1e-6)
+
+
+def test_builds_after_a_functional_task():
+    # Building a functional task makes Keras rewrite its base classes to
+    # put `Functional` in; the subclassed embedder must not inherit that
+    # (the full suite once failed here, depending on test order).
+    BertClassifier(backbone=BertBackbone(**tasks.TINY_BERT), num_classes=2)
+    model = embedder()
+    assert "Functional" not in [cls.__name__ for cls in type(model).__mro__]
+    assert model.encode(["red green"]).shape == (1, tasks.TINY_BERT[
+        "hidden_dim"])
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls", "max"])

@@ -17,7 +17,7 @@ import pkgutil
 from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
 from tfzoo.models.backbone import Backbone
 from tfzoo.models.generative_task import GenerativeTask
-from tfzoo.models.task import Task
+from tfzoo.models.task import Task, TaskBase
 from tfzoo.models.text_embedder import TextEmbedder
 
 FAMILIES = []

@@ -28,8 +28,15 @@ warnings.filterwarnings(
 )
 
 
-class Task(keras.Model):
-    """A functional Keras model: a backbone plus a task head.
+class TaskBase:
+    """What every task model shares: presets, defaults for compile, checks.
+
+    It has no Keras base on purpose. Building a functional model from a
+    `keras.Model` subclass makes Keras rewrite the bases of every class on
+    the way up to put `Functional` in (`inject_functional_model_class`);
+    with the shared methods here, only `Task` is rewritten, and a
+    subclassed task (`TextEmbedder(TaskBase, keras.Model)`) keeps a plain
+    `keras.Model` base whatever was built before it.
 
     `compile()` with no arguments gives the task's defaults: AdamW with
     linear warmup and decay (sized from the first `fit` call), the task's
@@ -544,6 +551,11 @@ class Task(keras.Model):
                 config["preprocessor"]
             )
         return cls(**config)
+
+
+class Task(TaskBase, keras.Model):
+    """A functional Keras model: a backbone plus a task head, built from
+    the backbone's inputs to the head's outputs (see `TaskBase`)."""
 
 
 def apply_reduced_gradients(optimizer, gradients, variables):

@@ -6,7 +6,11 @@ import tensorflow as tf
 
 from tfzoo.layers.sequence_pooling import SequencePooling
 from tfzoo.models import input_checks
-from tfzoo.models.task import Task, apply_reduced_gradients, weighted_mean
+from tfzoo.models.task import (
+    TaskBase,
+    apply_reduced_gradients,
+    weighted_mean,
+)
 from tfzoo.preprocessing.text_embedder_preprocessor import (
     TextEmbedderPreprocessor,
 )
@@ -62,7 +66,7 @@ def cosine_loss(columns, scores, sample_weight=None):
 
 
 @keras.saving.register_keras_serializable(package="tfzoo")
-class TextEmbedder(Task):
+class TextEmbedder(TaskBase, keras.Model):
     """One vector per text: an encoder, pooling, an optional projection and
     L2 normalisation.
 
