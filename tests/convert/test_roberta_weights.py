@@ -87,13 +87,14 @@ def test_token_classifier_question_answerer_and_masked_lm(tmp_path):
     assert_close_at(model({**batch, "mask_positions": positions}), expected)
 
 
-def test_raw_text_preprocessor_needs_word_piece_ids(tmp_path):
-    save_random_model("RobertaForSequenceClassification", tmp_path)
+def test_raw_text_token_classification_still_needs_token_ids(tmp_path):
+    save_random_model("RobertaForTokenClassification", tmp_path)
     train_byte_pair_vocabulary(
         ["the cat sat on the mat"] * 20, 270,
         special_tokens=("<s>", "<pad>", "</s>", "<unk>", "<mask>"),
         output_dir=str(tmp_path))
     with pytest.raises(NotImplementedError,
-                       match="BytePairTokenizer has no .*feed token ids"):
-        BertClassifier.from_pretrained(tmp_path, sequence_length=16,
-                                       progress=False)
+                       match="BertTokenClassifierPreprocessor needs a "
+                             "WordPieceTokenizer .*got a BytePairTokenizer"):
+        BertTokenClassifier.from_pretrained(tmp_path, sequence_length=16,
+                                            progress=False)

@@ -45,6 +45,7 @@ from tfzoo.convert.safetensors_io import CheckpointError
 from tfzoo.models import registry
 from tfzoo.models.text_embedder import TextEmbedder
 from tfzoo.models.hf_format.weight_groups import variable_path
+from tfzoo.preprocessing.preprocessor import Preprocessor
 
 logger = logging.getLogger("tfzoo.convert")
 
@@ -328,10 +329,11 @@ def load_task(cls, path, dtype=None, strict=True, progress=True,
             task_kwargs.setdefault("num_classes", len(label_names))
         if _has_classification_head(cls, config):
             checkpoint_labels = _label_names(config)
+            # transformers 5 leaves its default (2 labels) out of
+            # config.json.
             count = len(config.get("id2label") or {}) or config.get(
-                "num_labels")
-            if count:
-                task_kwargs.setdefault("num_classes", int(count))
+                "num_labels") or 2
+            task_kwargs.setdefault("num_classes", int(count))
     if "tokenizer" in parameters and "tokenizer" not in task_kwargs:
         task_kwargs["tokenizer"] = _tokenizer_if_any(directory)
     backbone = _backbone(checkpoint_format, config, dtype)
@@ -431,15 +433,17 @@ def default_preprocessor(cls, directory, sequence_length, label_names=None):
     if "label_names" in inspect.signature(preprocessor_class).parameters:
         kwargs["label_names"] = label_names
     tokenizer = load_tokenizer(directory)
-    missing = [f"{role}_token_id" for role in ("cls", "sep", "pad")
-               if not hasattr(tokenizer, f"{role}_token_id")]
-    if missing:
+    if not issubclass(preprocessor_class, Preprocessor):
+        return preprocessor_class(tokenizer, **kwargs)
+    if tokenizer.packing is None:
         raise NotImplementedError(
-            f"{name} packs [CLS] ... [SEP] with a WordPiece tokenizer; the "
-            f"checkpoint's {type(tokenizer).__name__} has no {missing}. "
-            f"Leave out sequence_length and feed token ids (e.g. from "
-            f"tfzoo.convert.load_tokenizer and a MultiSegmentPacker)."
+            f"{name} packs segments between the model's start and end "
+            f"tokens; the checkpoint's {type(tokenizer).__name__} has none. "
+            f"Leave out sequence_length and feed token ids."
         )
+    # The token classifier and question answerer preprocessors refuse
+    # tokenizers other than WordPiece themselves (they map words and
+    # character offsets to tokens).
     return preprocessor_class(tokenizer, **kwargs)
 
 

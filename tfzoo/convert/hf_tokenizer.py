@@ -158,7 +158,79 @@ def _byte_pair_tokenizer(directory, settings, vocab_json, merges):
         add_prefix_space=bool(settings.get("add_prefix_space", False)),
         special_tokens=special,
         lstrip_tokens=[mask] if mask in special and lstrip else [],
+        packing_tokens=_byte_pair_packing(
+            directory, tokens, vocabulary, config.get("model_type")),
     )
+
+
+def _byte_pair_packing(directory, tokens, vocabulary, model_type):
+    """How the checkpoint's model wraps segments (`packing_tokens` of a
+    `BytePairTokenizer`): from `tokenizer.json`'s post-processor when
+    there is one, else the model type's pattern (RoBERTa's
+    `<s> a </s></s> b </s>`); None for GPT-2 (no start or end token)."""
+    fast = _read_json(os.path.join(directory, "tokenizer.json"))
+    processor = fast.get("post_processor") or {}
+    processors = processor.get("processors") or [processor]
+    pad = tokens.get("pad_token")
+    if pad not in vocabulary:
+        return None  # nothing to pad with
+    for step in processors:
+        kind = step.get("type")
+        if kind == "RobertaProcessing":
+            return {"start": step["cls"][0], "end": step["sep"][0],
+                    "pad": pad, "pair_start": [step["sep"][0]]}
+        if kind == "BertProcessing":
+            return {"start": step["cls"][0], "end": step["sep"][0],
+                    "pad": pad, "segment_ids": True}
+        if kind == "TemplateProcessing":
+            return _template_packing(step, pad, directory)
+    roles = _format_attribute(model_type, "PACKING_ROLES")
+    if roles is None:
+        return None
+    packing = {key: (tokens.get(role) if isinstance(role, str)
+                     else [tokens.get(r) for r in role])
+               for key, role in roles.items()}
+    named = [packing["start"], packing["end"], packing["pad"],
+             *packing.get("pair_start", [])]
+    if None in named or any(t not in vocabulary for t in named):
+        return None
+    return packing
+
+
+def _template_packing(step, pad, directory):
+    """`packing_tokens` of a TemplateProcessing post-processor whose pair
+    template is `start A end [pair_start...] B end`."""
+    def pieces(template):
+        return [("special", p["SpecialToken"]["id"],
+                 p["SpecialToken"].get("type_id", 0)) if "SpecialToken" in p
+                else ("sequence", p["Sequence"]["id"],
+                      p["Sequence"].get("type_id", 0))
+                for p in template]
+
+    pair = pieces(step.get("pair") or [])
+    kinds = [p[0] for p in pair]
+    shape_ok = (
+        len(pair) >= 5 and kinds[0] == "special" and kinds[1] == "sequence"
+        and kinds[2] == "special" and kinds[-1] == "special"
+        and kinds[-2] == "sequence" and kinds.count("sequence") == 2
+        and pair[2][1] == pair[-1][1]
+    )
+    if not shape_ok:
+        raise NotImplementedError(
+            f"{directory}/tokenizer.json packs pairs as "
+            f"{[p[1] for p in pair]}; tfzoo packs `start A end "
+            f"[more tokens] B end` only."
+        )
+    return {"start": pair[0][1], "end": pair[2][1], "pad": pad,
+            "pair_start": [p[1] for p in pair[3:-2]],
+            "segment_ids": pair[-2][2] != pair[1][2]}
+
+
+def _format_attribute(model_type, name):
+    formats = registry.checkpoint_formats()
+    if model_type not in formats:
+        return None
+    return getattr(formats[model_type], name, None)
 
 
 def check_savable(tokenizer, model_type=None):

@@ -14,6 +14,8 @@ from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 class _MaskingPreprocessor(Preprocessor):
     """Tokenize, pack, then mask: shared by the two pretraining tasks."""
 
+    word_piece_only = "it masks with [MASK] and keeps [CLS], [SEP], [PAD]"
+
     def __init__(
         self,
         tokenizer,

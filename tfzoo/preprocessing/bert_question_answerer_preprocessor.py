@@ -43,6 +43,8 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
     ([5, 0], [5, 0])
     """
 
+    word_piece_only = "it maps answers to character offsets"
+
     def __init__(
         self,
         tokenizer,

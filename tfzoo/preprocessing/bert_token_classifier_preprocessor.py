@@ -46,6 +46,8 @@ class BertTokenClassifierPreprocessor(LabeledPreprocessor):
     ([[2, 5, 6, 7, 8, 3, 0, 0]], [[-100, 1, 0, -100, 2, -100, -100, -100]])
     """
 
+    word_piece_only = "it maps words to their first WordPiece"
+
     def call(self, x, y=None, sample_weight=None):
         tokens, first_piece_word_ids = self._tokenize_words(x)
         features = self.packer(tokens)

@@ -16,6 +16,11 @@ class MultiSegmentPacker(keras.layers.Layer):
     tokens are taken from each segment in turn, so two long segments keep
     equal shares.
 
+    `pair_start_ids` go before the second segment (RoBERTa's `<s> a </s>
+    </s> b </s>` has `pair_start_ids=[</s>]`); `segment_ids=False` makes
+    every segment id 0 (models with one token type). `from_packing`
+    builds the packer of a tokenizer's `Packing`.
+
     Example:
 
     >>> import tensorflow as tf
@@ -29,7 +34,8 @@ class MultiSegmentPacker(keras.layers.Layer):
     [[0, 0, 0, 0, 0, 1, 1, 1]]
     """
 
-    def __init__(self, sequence_length, start_id, end_id, pad_id=0, **kwargs):
+    def __init__(self, sequence_length, start_id, end_id, pad_id=0,
+                 pair_start_ids=(), segment_ids=True, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
         if sequence_length < 3:
@@ -40,7 +46,17 @@ class MultiSegmentPacker(keras.layers.Layer):
         self.start_id = start_id
         self.end_id = end_id
         self.pad_id = pad_id
+        self.pair_start_ids = [int(i) for i in pair_start_ids]
+        self.segment_ids = bool(segment_ids)
         self.built = True
+
+    @classmethod
+    def from_packing(cls, packing, sequence_length, **kwargs):
+        """The packer of a tokenizer's `Packing` (`tokenizer.packing`)."""
+        return cls(sequence_length, start_id=packing.start_id,
+                   end_id=packing.end_id, pad_id=packing.pad_id,
+                   pair_start_ids=packing.pair_start_ids,
+                   segment_ids=packing.segment_ids, **kwargs)
 
     def __call__(self, segments, **kwargs):
         # Ragged inputs bypass Keras' tensor conversion.
@@ -67,8 +83,16 @@ class MultiSegmentPacker(keras.layers.Layer):
             else tf.RaggedTensor.from_tensor(s)
             for s in segments
         ]
-        room = self.sequence_length - len(segments) - 1
+        extra = len(self.pair_start_ids) if len(segments) == 2 else 0
+        room = self.sequence_length - len(segments) - 1 - extra
         trimmed = tf_text.RoundRobinTrimmer(room).trim(segments)
+        if extra:
+            second = trimmed[1]
+            prefix = tf.fill(
+                [second.nrows(), extra], tf.constant(0, second.dtype)
+            ) + tf.constant(self.pair_start_ids, second.dtype)
+            trimmed = [trimmed[0], tf.concat(
+                [tf.RaggedTensor.from_tensor(prefix), second], axis=1)]
         token_ids, segment_ids = tf_text.combine_segments(
             trimmed, start_of_sequence_id=self.start_id,
             end_of_segment_id=self.end_id,
@@ -79,6 +103,8 @@ class MultiSegmentPacker(keras.layers.Layer):
         segment_ids, _ = tf_text.pad_model_inputs(
             segment_ids, self.sequence_length
         )
+        if not self.segment_ids:
+            segment_ids = tf.zeros_like(segment_ids)
         packed = {
             "token_ids": tf.cast(token_ids, "int32"),
             "segment_ids": tf.cast(segment_ids, "int32"),
@@ -96,6 +122,8 @@ class MultiSegmentPacker(keras.layers.Layer):
                 "start_id": self.start_id,
                 "end_id": self.end_id,
                 "pad_id": self.pad_id,
+                "pair_start_ids": list(self.pair_start_ids),
+                "segment_ids": self.segment_ids,
             }
         )
         return config

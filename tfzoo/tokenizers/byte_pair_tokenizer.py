@@ -29,7 +29,7 @@ import tensorflow_text as tf_text
 
 from tfzoo.tokenizers.word_piece_tokenizer import check_utf8
 from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
-from tfzoo.tokenizers.tokenizer import Tokenizer
+from tfzoo.tokenizers.tokenizer import Packing, Tokenizer
 
 END_OF_TEXT = "<|endoftext|>"
 
@@ -235,6 +235,12 @@ class BytePairTokenizer(Tokenizer):
         lstrip_tokens: special tokens that also take the whitespace before
             them, as RoBERTa's "<mask>" does in its `tokenizer.json`
             ("a <mask>" is then "a", "<mask>").
+        packing_tokens: how the model wraps segments, for the task
+            preprocessors: a dict with "start", "end" and "pad" tokens,
+            optionally "pair_start" (tokens before the second segment) and
+            "segment_ids" (bool, default False). RoBERTa's is
+            `{"start": "<s>", "end": "</s>", "pad": "<pad>", "pair_start":
+            ["</s>"]}`. None (GPT-2) means raw text cannot be packed.
 
     Example:
 
@@ -257,6 +263,7 @@ class BytePairTokenizer(Tokenizer):
         add_prefix_space=False,
         special_tokens=None,
         lstrip_tokens=(),
+        packing_tokens=None,
         **kwargs,
     ):
         kwargs.setdefault("dtype", "int32")
@@ -293,6 +300,23 @@ class BytePairTokenizer(Tokenizer):
                 f"encoded. Byte-level BPE vocabularies hold every byte "
                 f"token; train one with `train_byte_pair_vocabulary`."
             )
+        self.packing_tokens = None
+        if packing_tokens is not None:
+            self.packing_tokens = {
+                "start": packing_tokens["start"],
+                "end": packing_tokens["end"],
+                "pad": packing_tokens["pad"],
+                "pair_start": list(packing_tokens.get("pair_start", ())),
+                "segment_ids": bool(packing_tokens.get("segment_ids", False)),
+            }
+            named = [self.packing_tokens[k] for k in ("start", "end", "pad")]
+            missing = [t for t in named + self.packing_tokens["pair_start"]
+                       if t not in self.vocabulary]
+            if missing:
+                raise ValueError(
+                    f"The packing tokens {missing} are not in the "
+                    f"vocabulary."
+                )
         self._build_tables(byte_map)
         self.built = True
 
@@ -363,6 +387,19 @@ class BytePairTokenizer(Tokenizer):
 
     def id_to_token(self, token_id):
         return token_of_id(self._id_to_token, token_id)
+
+    @property
+    def packing(self):
+        """The `Packing` of `packing_tokens`, as ids (None without)."""
+        if self.packing_tokens is None:
+            return None
+        tokens = self.packing_tokens
+        return Packing(
+            self.vocabulary[tokens["start"]], self.vocabulary[tokens["end"]],
+            self.vocabulary[tokens["pad"]],
+            tuple(self.vocabulary[t] for t in tokens["pair_start"]),
+            tokens["segment_ids"],
+        )
 
     @property
     def end_of_text_id(self):
@@ -470,6 +507,7 @@ class BytePairTokenizer(Tokenizer):
                 "add_prefix_space": self.add_prefix_space,
                 "special_tokens": list(self.special_tokens),
                 "lstrip_tokens": list(self.lstrip_tokens),
+                "packing_tokens": self.packing_tokens,
             }
         )
         return config

@@ -11,7 +11,7 @@ from tfzoo.tokenizers.bert_basic_tokenizer import (
     bert_basic_tokenize_with_offsets,
 )
 from tfzoo.tokenizers.vocabulary_lookup import id_of_token, token_of_id
-from tfzoo.tokenizers.tokenizer import Tokenizer
+from tfzoo.tokenizers.tokenizer import Packing, Tokenizer
 
 BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -133,6 +133,16 @@ class WordPieceTokenizer(Tokenizer):
         self.built = True
 
     # ------------------------------------------------------------ lookup --
+
+    @property
+    def packing(self):
+        """`[CLS] a [SEP] b [SEP]` with segment ids, padded with `[PAD]`."""
+        ids = [getattr(self, f"{r}_token_id", None)
+               for r in ("cls", "sep", "pad")]
+        if None in ids:
+            return None
+        return Packing(*ids)
+
 
     @property
     def vocabulary_size(self):

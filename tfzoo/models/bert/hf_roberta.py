@@ -41,6 +41,10 @@ SPECIAL_TOKENS = {
     "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>",
     "mask_token": "<mask>",
 }
+# How RoBERTa wraps segments, by token role: `<s> a </s></s> b </s>`
+# (read from tokenizer.json's post-processor when the checkpoint has one).
+PACKING_ROLES = {"start": "cls_token", "end": "sep_token", "pad": "pad_token",
+                 "pair_start": ["sep_token"]}
 SPECIAL_TOKEN_IDS = {
     "pad_token_id": "<pad>", "bos_token_id": "<s>", "eos_token_id": "</s>",
 }
