@@ -513,3 +513,24 @@ def test_unreadable_newest_checkpoint_is_an_error_naming_it(tmp_path):
             rf"{directory}/checkpoint")):
         train(mlp(template), StepCheckpoint(directory, every_n_steps=4),
               shuffle=True)
+
+
+def test_a_model_without_compiled_metrics_resumes_after_an_epoch_end(
+        tmp_path):
+    """A TextEmbedder trains on its ranking loss alone (an empty, unbuilt
+    CompileMetrics until its first real step): resuming after an epoch's
+    last step reports that epoch's restored loss and trains the next."""
+    from tests.models.test_text_embedder import embedder, paraphrase_pairs
+
+    anchors, positives = paraphrase_pairs(32)
+    data = {"anchor": anchors, "positive": positives}
+    first = embedder()
+    first.compile(learning_rate=1e-3, jit_compile=False)
+    first.fit(data, batch_size=16, epochs=1, verbose=0,
+              callbacks=[StepCheckpoint(str(tmp_path))])
+    again = embedder()
+    again.compile(learning_rate=1e-3, jit_compile=False)
+    history = again.fit(data, batch_size=16, epochs=2, verbose=0,
+                        callbacks=[StepCheckpoint(str(tmp_path))])
+    assert latest_checkpoint_state(str(tmp_path))["global_step"] == 4
+    assert len(history.history["loss"]) == 2

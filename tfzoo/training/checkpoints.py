@@ -340,6 +340,16 @@ class StepCheckpoint(keras.callbacks.Callback):
         """Puts back the metric accumulators of the interrupted epoch."""
         model = self.model
         saved = resume["metrics"]
+        compiled = getattr(model, "_compile_metrics", None)
+        if (compiled is not None and not compiled.built
+                and not compiled._user_metrics
+                and not compiled._user_weighted_metrics):
+            # No compiled metrics (e.g. a TextEmbedder's ranking loss): an
+            # empty CompileMetrics is built by its first real step, and
+            # until then its result() raises, which a resumed epoch's
+            # trained steps (or an epoch resumed after its last step)
+            # would call.
+            compiled.build(None, None)
         if saved and len(model.metrics_variables) < len(saved):
             try:  # compiled metrics are built on the first step
                 model._symbolic_build(data_batch=iterator.element_spec)
