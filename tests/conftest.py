@@ -237,5 +237,5 @@ def t5_generator():
 def t5_generator_export(t5_generator, tmp_path_factory):
     return export_saved_model(
         t5_generator, str(tmp_path_factory.mktemp("t5_generator")),
-        max_new_tokens=10,
+        max_new_tokens=10, xla_generate=True,
     )

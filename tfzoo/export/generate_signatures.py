@@ -262,13 +262,12 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     out-of-range option fails the request with INVALID_ARGUMENT naming
     the input. Core TensorFlow ops and tf-text only; beam search keeps its
     tokens per beam and reorders them with gathers (no `GatherTree`).
+
+    `xla_generate` adds `generate_xla`, `generate` with each decode (and
+    beam search) compiled by XLA as for GPT (see the module doc): sources
+    and new tokens padded to length buckets, one program per batch size,
+    bucket pair and beam count; no warmup records.
     """
-    if xla_generate:
-        raise ValueError(
-            f"xla_generate is not available for {type(model).__name__} "
-            f"(an encoder-decoder) yet; export without it (generate runs "
-            f"the same decoding in plain TensorFlow)."
-        )
     tokenizer = model.tokenizer
     name = type(model).__name__
     if tokenizer is None:
@@ -288,6 +287,7 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     context = backbone.max_sequence_length
     vocabulary_size = backbone.vocabulary_size
     stops = tf.constant([end_id], tf.int32)
+    buckets = sequence_buckets(context)
 
     def sources(text, new_tokens):
         """Right-padded source ids (each ending in </s>) and lengths,
@@ -315,16 +315,18 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
             return ids.to_tensor(0), lengths
 
     def searched_or_decoded(source_ids, source_lengths, new_tokens,
-                            capacity, beams, options, search):
+                            capacity, beams, options, search, width=None):
         """Targets of the rows given: `(token_ids [rows, 1 + capacity],
-        lengths, scores)`, start token first."""
+        lengths, scores)`, start token first. Beam rows are searched
+        `width` (default their most) beams wide."""
         decoder, start_ids, start_lengths = model.start_decoding(
             source_ids, source_lengths)
         logits_of = model.output_projection()
         if search:
             return beam_search(
                 decoder, logits_of, start_ids, start_lengths, new_tokens,
-                capacity, tf.reduce_max(beams), stops,
+                capacity, tf.reduce_max(beams) if width is None else width,
+                stops,
                 beams_per_row=beams, with_scores=True,
             )
         token_ids, lengths = decode(
@@ -344,9 +346,32 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
             "scores": scores,
         }
 
-    def run(text, new_tokens, beams, options):
+    @tf.function(jit_compile=True, autograph=False)
+    def decode_compiled(source_ids, source_lengths, new_tokens, capacity,
+                        greedy, temperature, top_k, top_p, seed):
+        # `capacity` sizes tensors: XLA compiles one program per value.
+        return searched_or_decoded(
+            source_ids, source_lengths, new_tokens, capacity, None,
+            SamplingOptions(greedy, temperature, top_k, top_p, seed),
+            search=False)
+
+    @tf.function(jit_compile=True, autograph=False)
+    def search_compiled(source_ids, source_lengths, new_tokens, capacity,
+                        beams, width):
+        # As `capacity`, `width` (the beams) is a compile-time constant.
+        return searched_or_decoded(source_ids, source_lengths, new_tokens,
+                                   capacity, beams, None, True, width)
+
+    def run(text, new_tokens, beams, options, compiled=False):
         source_ids, source_lengths = sources(text, new_tokens)
         capacity = tf.reduce_max(tf.concat([new_tokens, [0]], 0))
+        if compiled:
+            # As `generate` pads: sources and new tokens to length
+            # buckets, so a server compiles few programs.
+            width = smallest_bucket(tf.reduce_max(source_lengths), buckets)
+            source_ids = tf.pad(source_ids, [
+                [0, 0], [0, width - tf.shape(source_ids)[1]]])
+            capacity = smallest_bucket(capacity, buckets)
         if beams is None:  # every row greedy or sampled
             return outputs(*searched_or_decoded(
                 source_ids, source_lengths, new_tokens, capacity, None,
@@ -358,6 +383,18 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
             def part(indices=indices, search=search):
                 def take(tensor):
                     return tf.gather(tensor, indices)
+                if compiled and search:
+                    return search_compiled(
+                        take(source_ids), take(source_lengths),
+                        take(new_tokens), capacity, take(beams),
+                        tf.reduce_max(take(beams)))
+                if compiled:
+                    return decode_compiled(
+                        take(source_ids), take(source_lengths),
+                        take(new_tokens), capacity,
+                        *(take(getattr(options, field)) for field in
+                          ("greedy", "temperature", "top_k", "top_p",
+                           "seed")))
                 return searched_or_decoded(
                     take(source_ids), take(source_lengths),
                     take(new_tokens), capacity, take(beams),
@@ -385,9 +422,8 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
         del greedy["scores"]
         return greedy
 
-    @tf.function(autograph=False)
-    def generate(text, max_new_tokens, num_beams, temperature, top_k, top_p,
-                 seed):
+    def checked_options(num_beams, temperature, top_k, top_p, seed):
+        """`(num_beams, SamplingOptions)` after the range checks."""
         options = checked_sampling_options(temperature, top_k, top_p, seed,
                                            vocabulary_size)
         checks = [
@@ -402,8 +438,20 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
                         "do not sample; send num_beams=1 to sample"),
         ]
         with tf.control_dependencies(checks):
-            num_beams = tf.identity(num_beams)
-        return run(text, max_new_tokens, num_beams, options)
+            return tf.identity(num_beams), options
+
+    @tf.function(autograph=False)
+    def generate(text, max_new_tokens, num_beams, temperature, top_k, top_p,
+                 seed):
+        return run(text, max_new_tokens, *checked_options(
+            num_beams, temperature, top_k, top_p, seed))
+
+    @tf.function(autograph=False)
+    def generate_xla(text, max_new_tokens, num_beams, temperature, top_k,
+                     top_p, seed):
+        # Checked here, outside XLA, which drops Assert ops.
+        return run(text, max_new_tokens, *checked_options(
+            num_beams, temperature, top_k, top_p, seed), compiled=True)
 
     @tf.function(autograph=False)
     def predict_token_ids(encoder_token_ids, encoder_padding_mask,
@@ -420,16 +468,21 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     ints = tf.TensorSpec([None], tf.int32)
     floats = tf.TensorSpec([None], tf.float32)
     ids = tf.TensorSpec([None, None], tf.int32)
+    inputs = (strings, ints, ints, floats, ints, floats, ints)
     # Traced here, where cache writes use core TF ops (no XLA op).
     with plain_tensorflow_cache_updates():
-        return {
+        signatures = {
             "serving_default": serve_default.get_concrete_function(
                 tf.TensorSpec([None], tf.string, name="text")),
-            "generate": generate.get_concrete_function(
-                strings, ints, ints, floats, ints, floats, ints),
+            "generate": generate.get_concrete_function(*inputs),
             "predict_token_ids": predict_token_ids.get_concrete_function(
                 ids, ids, ids, ids),
         }
+    if xla_generate:
+        # Traced outside that context: XLA's in-place cache writes.
+        signatures["generate_xla"] = generate_xla.get_concrete_function(
+            *inputs)
+    return signatures
 
 
 def generate_warmup_logs(max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
