@@ -14,9 +14,7 @@ measured here.
 
 import argparse
 import os
-import resource
 import statistics
-import time
 
 from tfzoo.logs import import_tensorflow  # noqa: E402
 
@@ -27,6 +25,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tfzoo  # noqa: E402
+from benchmark_common import (  # noqa: E402
+    in_round_ratio,
+    keras_fit_runner,
+    measure_interleaved,
+    measure_matmul_peak,
+)
 
 
 def parse_args():
@@ -54,20 +58,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def measure_matmul_peak(size=2048, repeats=10):
-    """Best observed float32 matmul rate in FLOP/s on this machine."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    matmul = tf.function(lambda x, y: tf.matmul(x, y))
-    matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
-
-
 def training_flops_per_token(config, sequence_length):
     """Forward + backward (3x forward) FLOPs per token of the encoder."""
     hidden, inner = config["hidden_dim"], config["intermediate_dim"]
@@ -91,18 +81,6 @@ def random_batches(args, vocabulary_size, seed=0):
     return features, labels
 
 
-def keras_fit_runner(model, features, labels, args):
-    """Returns `run(steps)`, which trains `model` with `fit` for `steps`."""
-    dataset = (
-        tf.data.Dataset.from_tensors((features, labels)).repeat().prefetch(2)
-    )
-
-    def run(steps):
-        model.fit(dataset, steps_per_epoch=steps, verbose=0, shuffle=False)
-
-    return run
-
-
 def tfzoo_runner(config, args, jit_compile=True, strategy=None):
     keras.utils.set_random_seed(0)
     strategy = strategy or tf.distribute.get_strategy()
@@ -112,7 +90,7 @@ def tfzoo_runner(config, args, jit_compile=True, strategy=None):
         )
         model.compile(jit_compile=jit_compile)
     features, labels = random_batches(args, config["vocabulary_size"])
-    return keras_fit_runner(model, features, labels, args)
+    return keras_fit_runner(model, features, labels)
 
 
 def keras_hub_runner(config, args, jit_compile="auto"):
@@ -139,7 +117,7 @@ def keras_hub_runner(config, args, jit_compile="auto"):
         jit_compile=jit_compile,
     )
     features, labels = random_batches(args, config["vocabulary_size"])
-    return keras_fit_runner(model, features, labels, args)
+    return keras_fit_runner(model, features, labels)
 
 
 def transformers_runner(config, args):
@@ -180,34 +158,6 @@ def transformers_runner(config, args):
             optimizer.step()
 
     return run
-
-
-def process_cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure_interleaved(runners, args):
-    """Wall and CPU seconds per step for each runner, per round.
-
-    This machine's virtual CPUs stall now and then, so the frameworks take
-    turns, one block each per round, and ratios are computed within rounds.
-    """
-    for name, run in runners.items():
-        print(f"warming up {name} ...", flush=True)
-        run(args.warmup_steps)
-    wall = {name: [] for name in runners}
-    cpu = {name: [] for name in runners}
-    for round_index in range(args.repeats):
-        for name, run in runners.items():
-            start, start_cpu = time.perf_counter(), process_cpu_seconds()
-            run(args.steps)
-            wall[name].append((time.perf_counter() - start) / args.steps)
-            cpu[name].append(
-                (process_cpu_seconds() - start_cpu) / args.steps
-            )
-        print(f"round {round_index + 1}/{args.repeats} done", flush=True)
-    return wall, cpu
 
 
 def main():
@@ -261,7 +211,8 @@ def main():
                   "(pip install torch==2.13.0 transformers)")
 
     runners = {name: setup(config, args) for name, setup in setups.items()}
-    wall, cpu = measure_interleaved(runners, args)
+    wall, cpu = measure_interleaved(runners, args.repeats, args.steps,
+                                    args.warmup_steps)
     cores = os.cpu_count()
 
     print(
@@ -273,12 +224,8 @@ def main():
         best = tokens_per_step / min(wall[name])
         mfu = median * flops_per_token / peak
         cpu_rate = cores * tokens_per_step / statistics.median(cpu[name])
-        wall_ratio = statistics.median(
-            theirs / ours for ours, theirs in zip(wall["tfzoo"], wall[name])
-        )
-        cpu_ratio = statistics.median(
-            theirs / ours for ours, theirs in zip(cpu["tfzoo"], cpu[name])
-        )
+        wall_ratio = in_round_ratio(wall["tfzoo"], wall[name])
+        cpu_ratio = in_round_ratio(cpu["tfzoo"], cpu[name])
         print(
             f"{name:<24}{median:>10.0f}{best:>8.0f}{mfu:>7.1%}"
             f"{wall_ratio:>9.2f}x{cpu_rate:>19.0f}{cpu_ratio:>9.2f}x"
