@@ -256,7 +256,9 @@ def encoder_decoder_signatures(model, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
     `[batch]` (the target alone), `generated_token_ids` int32 `[batch,
     longest]` padded with -1 and `num_generated_tokens` int32 `[batch]`;
     `generate` also returns `scores` float32 `[batch]`: for beam rows the
-    chosen beam's summed token log-probability, 0 for other rows. A
+    chosen hypothesis's summed token log-probability over its length
+    (`length_penalty` 1, as `transformers` scores beams), 0 for other
+    rows. A
     source of more than the model's `max_sequence_length` tokens (with
     its `</s>`), `max_new_tokens` outside [1, `max_sequence_length`) or an
     out-of-range option fails the request with INVALID_ARGUMENT naming

@@ -19,6 +19,8 @@ token with the same loops (`ContextDecoder` passes the context to each
 step; beam search repeats it per beam once).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -92,6 +94,7 @@ class GenerativeTask(Task):
         stop_token_ids="auto",
         seed=None,
         jit_compile=True,
+        length_penalty=1.0,
     ):
         """Continues each prompt by up to `max_new_tokens` tokens.
 
@@ -116,6 +119,10 @@ class GenerativeTask(Task):
                 uses it, so a prompt samples the same alone or in a batch.
                 None: a fresh seed per row and call.
             jit_compile: compile the decode loop with XLA.
+            length_penalty: for "beam": ended beams are scored by their
+                summed log-probabilities over `length ** length_penalty`
+                (as `transformers`; > 0 favours longer, < 0 shorter
+                outputs, 0 none). See `tfzoo.generation.beam_search`.
 
         An empty prompt starts from the tokenizer's end-of-text token,
         GPT-2's document separator. Prompts are right-padded to a length
@@ -142,6 +149,11 @@ class GenerativeTask(Task):
         if sampler == "beam" and (int(num_beams) != num_beams
                                   or num_beams < 1):
             raise ValueError(f"num_beams must be >= 1, got {num_beams}.")
+        if not math.isfinite(length_penalty):
+            raise ValueError(
+                f"length_penalty must be a finite number, got "
+                f"{length_penalty}."
+            )
         encoder_decoder = self.decoder_start_token_id is not None
         prompts = PromptBatch.from_inputs(
             inputs, self.tokenizer, self.backbone.vocabulary_size,
@@ -180,7 +192,8 @@ class GenerativeTask(Task):
         )
         stops = self._stop_token_ids(stop_token_ids)
         function = self._generate_function(
-            sampler, options, num_beams, capacity, jit_compile
+            sampler, options, num_beams, capacity, jit_compile,
+            float(length_penalty),
         )
         token_ids, lengths = function(
             tf.constant(prompts.padded(prompt_width)),
@@ -204,10 +217,12 @@ class GenerativeTask(Task):
                                                   stop_token_ids]
 
     def _generate_function(self, sampler, options, num_beams, capacity,
-                           jit_compile):
+                           jit_compile, length_penalty=1.0):
         """One compiled decode program per sampler setup and capacity."""
-        key = (sampler, options.filters, num_beams if sampler == "beam"
-               else None, capacity, bool(jit_compile))
+        beam_setup = ((num_beams, length_penalty) if sampler == "beam"
+                      else None)
+        key = (sampler, options.filters, beam_setup, capacity,
+               bool(jit_compile))
         if key in self._generate_functions.by_key:
             return self._generate_functions.by_key[key]
         filters, samples = options.filters, options.samples
@@ -224,6 +239,7 @@ class GenerativeTask(Task):
                 return beam_search(
                     decoder, logits_of, prompt_ids, prompt_lengths,
                     max_new_tokens, capacity, num_beams, stops,
+                    length_penalty=length_penalty,
                 )
             step_options = SamplingOptions(
                 greedy, temperature, top_k, top_p, seed, filters=filters,

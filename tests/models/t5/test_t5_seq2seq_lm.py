@@ -51,6 +51,36 @@ def test_greedy_equals_transformers_generate(v1_1, jit_compile):
     assert any(len(row) > 2 for row in ours)
 
 
+@pytest.mark.parametrize("v1_1, length_penalties", [
+    (False, (0.0,)), (True, (1.0, 2.0, -1.0))], ids=["t5", "t5_v1_1"])
+def test_beam_search_equals_transformers_generate(v1_1, length_penalties):
+    hf = hf_model(v1_1, seed=6)
+    with torch.no_grad():  # </s> likelier, so beams end at many lengths
+        hf.shared.weight[1] *= 4.0
+        if v1_1:
+            hf.lm_head.weight[1] *= 4.0
+    model = T5Seq2SeqLM(t5_backbone_from(hf))
+    width = max(map(len, SOURCES))
+    ids = torch.tensor([row + [0] * (width - len(row)) for row in SOURCES])
+    mask = torch.tensor([[1] * len(row) + [0] * (width - len(row))
+                         for row in SOURCES])
+    lengths = set()
+    for length_penalty in length_penalties:
+        ours = model.generate(SOURCES, max_new_tokens=10, sampler="beam",
+                              num_beams=4, length_penalty=length_penalty,
+                              jit_compile=False)
+        with torch.no_grad():
+            theirs = hf.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=10,
+                do_sample=False, num_beams=4, length_penalty=length_penalty,
+                use_cache=False).numpy()
+        expected = [until_end(row[1:]) for row in theirs]
+        assert ours == expected, length_penalty
+        lengths.update(map(len, expected))
+    # Hypotheses that ended early and ones that ran to the limit.
+    assert min(lengths) < 10 and max(lengths) == 10
+
+
 def test_batched_equals_alone_and_encoder_runs_once():
     keras.utils.set_random_seed(6)
     model = T5Seq2SeqLM(T5Backbone(
