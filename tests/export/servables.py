@@ -67,3 +67,11 @@ def signature_defs(path):
     signatures = proto.meta_graphs[0].signature_def
     return {name: signatures[name] for name in signatures
             if not name.startswith("__")}
+
+
+def tensor_specs(signature):
+    """`{"inputs": {name: (dtype, shape)}, "outputs": ...}` of a
+    SignatureDef, to compare two signatures' interfaces."""
+    return {side: {name: (tensor.dtype, tensor.tensor_shape)
+                   for name, tensor in getattr(signature, side).items()}
+            for side in ("inputs", "outputs")}

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import T5_PAIRS
-from tests.export.servables import serve, signature_defs
+from tests.export.servables import serve, signature_defs, tensor_specs
 from tfzoo.export import check_servable, export_saved_model
 from tfzoo.export import read_warmup_file
 
@@ -48,13 +48,8 @@ def test_signatures_ops_and_warmup(t5_generator_export):
                  "num_generated_tokens"}
     assert set(signatures["serving_default"].outputs) == generated
     assert set(signatures["generate"].outputs) == generated | {"scores"}
-    for side in ("inputs", "outputs"):
-        plain = getattr(signatures["generate"], side)
-        compiled = getattr(signatures["generate_xla"], side)
-        assert {name: (tensor.dtype, tensor.tensor_shape)
-                for name, tensor in plain.items()} == {
-            name: (tensor.dtype, tensor.tensor_shape)
-            for name, tensor in compiled.items()}
+    assert tensor_specs(signatures["generate"]) == tensor_specs(
+        signatures["generate_xla"])
     assert set(signatures["predict_token_ids"].outputs) == {"logits"}
     # No GatherTree; Xla* ops only where XLA compiles (generate_xla).
     check_servable(t5_generator_export)
