@@ -374,3 +374,58 @@ def test_served_continuations_keep_the_space_a_dummy_prefix_drops(tmp_path):
     # Decoded alone, the continuation would lose its first space.
     alone = tokenizer.detokenize([word] * 3).numpy().decode("utf-8")
     assert not alone.startswith(" ")
+
+
+# Text where T5's sentinels, whitespace clean-up, NFKC and unknown
+# characters matter.
+T5_CASES = [
+    "the keeper <extra_id_0> the lamp", "boats<extra_id_1>home",
+    "<extra_id_0> fog and rain <extra_id_99>", "two  spaces", " leading",
+    "trailing ", "", "   ", "<extra_id_5><extra_id_3>", "ｆｕｌｌ width 42",
+    "tab\tand\nnewline", "Café ﬁ naïve", "😀 unknown Ж", "no <extra_id_100> x",
+]
+
+
+def test_t5_conventions_and_sentinels_equal_transformers(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    proto = train_sentence_piece_model(
+        CORPUS.splitlines(), 150, model_type="unigram", conventions="t5")
+    (tmp_path / "spiece.model").write_bytes(proto)
+    (tmp_path / "tokenizer_config.json").write_text(
+        '{"tokenizer_class": "T5Tokenizer", "extra_ids": 100}')
+    theirs = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    ours = SentencePieceTokenizer(proto, extra_ids=100)
+    assert ours.vocabulary_size == len(theirs) == 250
+    assert [ours.id_to_token(i) for i in (0, 1, 2)] == ["<pad>", "</s>",
+                                                         "<unk>"]
+    assert ours.sentinel_id(0) == 249 and ours.sentinel_id(99) == 150
+    assert ours.token_to_id("<extra_id_0>") == 249
+    ids = ours(T5_CASES).to_list()
+    for text, row in zip(T5_CASES, ids):
+        assert row == theirs(text, add_special_tokens=False)["input_ids"], (
+            text)
+    decoded = [text.decode("utf-8") for text in ours.detokenize(ids).numpy()]
+    assert decoded == [theirs.decode(row) for row in ids]
+    assert sum(2 in row for row in ids) >= 2  # <unk> was exercised
+    # In a graph (tf.data) and after a config round trip, the same.
+    restored = SentencePieceTokenizer.from_config(ours.get_config())
+    assert restored.extra_ids == 100
+    dataset = tf.data.Dataset.from_tensor_slices(T5_CASES).batch(5).map(
+        restored)
+    assert [row for batch in dataset for row in batch.to_list()] == ids
+    with pytest.raises(ValueError, match="extra_id_100> is not one"):
+        ours.sentinel_id(100)
+
+
+def test_checkpoint_tokenizer_takes_extra_ids_from_its_config(tmp_path):
+    from tfzoo.convert import load_tokenizer
+
+    proto = train_sentence_piece_model(
+        CORPUS.splitlines(), 150, model_type="unigram", conventions="t5")
+    (tmp_path / "spiece.model").write_bytes(proto)
+    assert load_tokenizer(str(tmp_path)).extra_ids == 100  # T5's default
+    (tmp_path / "tokenizer_config.json").write_text(
+        '{"tokenizer_class": "T5Tokenizer", "extra_ids": 0}')
+    assert load_tokenizer(str(tmp_path)).vocabulary_size == 150
+    with pytest.raises(ValueError, match="conventions must be one of"):
+        train_sentence_piece_model(["a b"], 10, conventions="bert")

@@ -103,7 +103,13 @@ def load_tokenizer(directory):
         return _byte_pair_tokenizer(directory, settings, vocab_json, merges)
     spiece = os.path.join(directory, SENTENCE_PIECE_FILE)
     if os.path.isfile(spiece):
-        return SentencePieceTokenizer(spiece)
+        # T5's sentinels: transformers' T5Tokenizer adds 100 unless the
+        # tokenizer config says otherwise.
+        extra_ids = settings.get("extra_ids")
+        if extra_ids is None:
+            extra_ids = 100 if "T5" in str(
+                settings.get("tokenizer_class", "T5")) else 0
+        return SentencePieceTokenizer(spiece, extra_ids=int(extra_ids))
     fast = _read_json(os.path.join(directory, "tokenizer.json"))
     if fast.get("model", {}).get("type") == "WordPiece":
         return _word_piece_from_tokenizer_json(fast, settings)
@@ -281,9 +287,7 @@ def save_tokenizer(tokenizer, directory, model_type, model_max_length=None):
         vocabulary = set(tokenizer.get_vocabulary())
         tokens = {k: v for k, v in _format_special_tokens(model_type).items()
                   if v in vocabulary}
-        # tfzoo's SentencePiece tokenizer has the model's pieces only: no
-        # <extra_id_N> sentinels appended after them.
-        config.update(extra_ids=0, **tokens)
+        config.update(extra_ids=tokenizer.extra_ids, **tokens)
     else:
         tokens = _save_byte_pair(tokenizer, directory, model_type, config)
     with open(os.path.join(directory, "tokenizer_config.json"), "w",

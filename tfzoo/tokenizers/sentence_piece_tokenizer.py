@@ -33,6 +33,11 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 SPECIAL_TYPES = (UNKNOWN, CONTROL, USER_DEFINED)
 
 
+def sentinel_token(index):
+    """T5's sentinel number `index`: "<extra_id_{index}>"."""
+    return f"<extra_id_{index}>"
+
+
 class ModelFileNotFoundError(FileNotFoundError, ValueError):
     """A SentencePiece `.model` path that does not exist (a
     `FileNotFoundError` and a `ValueError`)."""
@@ -135,6 +140,12 @@ class SentencePieceTokenizer(Tokenizer):
         proto: a SentencePiece `.model` file path, or its serialized proto
             bytes (as `train_sentence_piece_model` returns). Kept in the
             config (base64), so a `.keras` file carries the model.
+        extra_ids: T5's sentinels: `<extra_id_0>` ... `<extra_id_{n-1}>`
+            after the model's pieces, `<extra_id_0>` last (id
+            `vocabulary_size - 1`), as `transformers`' `T5Tokenizer` adds
+            them. In text they become their ids (the text between them is
+            tokenized piece by piece, as `transformers` does), and
+            `detokenize` writes them back.
 
     Example:
 
@@ -151,13 +162,24 @@ class SentencePieceTokenizer(Tokenizer):
     'naïve 😀'
     """
 
-    def __init__(self, proto, **kwargs):
+    def __init__(self, proto, extra_ids=0, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
+        if int(extra_ids) != extra_ids or extra_ids < 0:
+            raise ValueError(
+                f"extra_ids must be an integer >= 0, got {extra_ids!r}."
+            )
+        self.extra_ids = int(extra_ids)
         self.proto, metadata = load_model_proto(proto)
-        self._pieces = metadata["pieces"]
-        self._types = metadata["types"]
+        self._model_pieces = metadata["pieces"]
+        # Sentinels after the model's pieces, <extra_id_0> last.
+        self._pieces = self._model_pieces + [
+            sentinel_token(self.extra_ids - 1 - i)
+            for i in range(self.extra_ids)]
+        self._types = metadata["types"] + [USER_DEFINED] * self.extra_ids
         self._metadata = metadata
+        self._unknown_id = (self._types.index(UNKNOWN)
+                            if UNKNOWN in self._types else -1)
         self._piece_ids = {}
         for i, piece in enumerate(self._pieces):
             self._piece_ids.setdefault(piece, i)
@@ -177,10 +199,11 @@ class SentencePieceTokenizer(Tokenizer):
                 f"({error.message.strip()}); pass a `.model` file or its "
                 f"bytes, e.g. from `train_sentence_piece_model`."
             ) from None
-        if size != len(self._pieces):
+        if size != len(self._model_pieces):
             raise ValueError(
                 f"tf-text reads {size} pieces from the SentencePiece model, "
-                f"its proto lists {len(self._pieces)}; the model is damaged. "
+                f"its proto lists {len(self._model_pieces)}; the model is "
+                f"damaged. "
                 f"Train or download it again."
             )
         self.built = True
@@ -221,12 +244,22 @@ class SentencePieceTokenizer(Tokenizer):
 
     @property
     def vocabulary_size(self):
-        """The number of pieces."""
+        """The number of pieces, sentinels included."""
         return len(self._pieces)
 
     def get_vocabulary(self):
-        """The pieces by id ("▁" marks a space, "<0x41>" a byte)."""
+        """The pieces by id ("▁" marks a space, "<0x41>" a byte), then the
+        sentinels."""
         return list(self._pieces)
+
+    def sentinel_id(self, index):
+        """The id of `<extra_id_{index}>`."""
+        if not 0 <= index < self.extra_ids:
+            raise ValueError(
+                f"This tokenizer has {self.extra_ids} sentinels "
+                f"(extra_ids); <extra_id_{index}> is not one of them."
+            )
+        return len(self._pieces) - 1 - index
 
     def token_to_id(self, token):
         return id_of_token(self._piece_ids, token)
@@ -281,7 +314,32 @@ class SentencePieceTokenizer(Tokenizer):
         return ids[0] if scalar else ids
 
     def _tokenize(self, text):
-        return self._processor().tokenize(check_utf8(text))
+        text = check_utf8(text)
+        if not self.extra_ids:
+            return self._processor().tokenize(text)
+        # Sentinels apart, each stretch between them on its own.
+        pattern = self._sentinel_pattern()
+        stretches, _, _ = tf_text.regex_split_with_offsets(
+            text, pattern, keep_delim_regex_pattern=pattern)
+        flat = stretches.flat_values
+        is_sentinel = tf.strings.regex_full_match(flat, pattern)
+        ids = self._processor().tokenize(tf.where(is_sentinel, "", flat))
+        sentinels = tf.RaggedTensor.from_row_lengths(
+            self._sentinel_ids_of(tf.boolean_mask(flat, is_sentinel)),
+            tf.cast(is_sentinel, tf.int64))
+        ids = tf.concat([ids, tf.cast(sentinels, ids.dtype)], axis=1)
+        return stretches.with_flat_values(ids).merge_dims(1, 2)
+
+    def _sentinel_pattern(self):
+        # The sentinels this tokenizer has, and no other number.
+        numbers = "|".join(str(i) for i in range(self.extra_ids))
+        return f"<extra_id_(?:{numbers})>"
+
+    def _sentinel_ids_of(self, sentinels):
+        numbers = tf.strings.to_number(
+            tf.strings.regex_replace(sentinels, r"<extra_id_(\d+)>", r"\1"),
+            tf.int32)
+        return len(self._pieces) - 1 - numbers
 
     def detokenize(self, ids):
         """Ids (ragged, dense, or one sequence) to strings, as
@@ -328,11 +386,50 @@ class SentencePieceTokenizer(Tokenizer):
         )
         with tf.control_dependencies([check]):
             ids = tf.cast(ids, tf.int32)
-        return self._processor().detokenize(ids)
+        if not self.extra_ids:
+            return self._processor().detokenize(ids)
+        return self._detokenize_with_sentinels(ids)
+
+    def _detokenize_with_sentinels(self, ids):
+        """As `transformers` decodes T5 ids: the pieces between sentinels
+        as one text each, the sentinels (and `<unk>`) as their names,
+        joined; a stretch after one keeps the space its first piece starts
+        with."""
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        model_size = len(self._model_pieces)
+        flat = ids.flat_values
+        # Sentinels and the unknown piece are written as their names.
+        is_sentinel = (flat >= model_size) | (flat == self._unknown_id)
+        rows = ids.value_rowids()
+        starts_row = tf.concat(
+            [[True], rows[1:] != rows[:-1]], 0)[:tf.shape(flat)[0]]
+        after_sentinel = tf.concat([[False], is_sentinel[:-1]], 0)[
+            :tf.shape(flat)[0]] & tf.logical_not(starts_row)
+        # A new stretch at each row start, sentinel, and piece after one.
+        starts = starts_row | is_sentinel | after_sentinel
+        stretch_ids = tf.cumsum(tf.cast(starts, tf.int64)) - 1
+        stretches = tf.RaggedTensor.from_value_rowids(
+            tf.where(is_sentinel, 0, flat), stretch_ids)
+        first = tf.boolean_mask(flat, starts)
+        texts = self._processor().detokenize(stretches)
+        pieces = tf.constant(self._pieces)
+        names = tf.gather(pieces, first)
+        spaced = (tf.boolean_mask(after_sentinel, starts)
+                  & tf.strings.regex_full_match(names, "\u2581.*"))
+        if self.drops_leading_space:
+            texts = tf.where(spaced, tf.strings.join([" ", texts]), texts)
+        texts = tf.where((first >= model_size) | (first == self._unknown_id),
+                         names, texts)
+        stretch_rows = tf.boolean_mask(rows, starts)
+        joined = tf.RaggedTensor.from_value_rowids(
+            texts, stretch_rows, nrows=ids.nrows(out_type=tf.int64))
+        return tf.strings.reduce_join(joined, axis=1)
 
     def get_config(self):
         config = super().get_config()
         config["proto"] = base64.b64encode(self.proto).decode("ascii")
+        config["extra_ids"] = self.extra_ids
         return config
 
     @classmethod

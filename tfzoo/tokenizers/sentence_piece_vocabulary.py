@@ -28,6 +28,23 @@ DEFAULT_OPTIONS = {
     "max_sentence_length": 1 << 16,  # bytes; longer lines are skipped
     "minloglevel": 1,  # warnings and errors only
 }
+# T5's conventions (`conventions="t5"`): <pad> 0, </s> 1, <unk> 2, no
+# <s>; NFKC with whitespace clean-up and a space added before the text, no
+# byte pieces (unknown characters are <unk>, as `transformers`' T5Tokenizer
+# reads the model). The sentinels are not pieces: `SentencePieceTokenizer(
+# proto, extra_ids=100)` adds them after the model's pieces.
+T5_OPTIONS = {
+    "byte_fallback": False,
+    "pad_id": 0,
+    "eos_id": 1,
+    "unk_id": 2,
+    "bos_id": -1,
+    "normalization_rule_name": "nmt_nfkc",
+    "remove_extra_whitespaces": True,
+    "add_dummy_prefix": True,
+    "character_coverage": 1.0,
+}
+CONVENTIONS = {"gpt": {}, "t5": T5_OPTIONS}
 _RESERVED = {"sentence_iterator", "model_writer", "input", "model_prefix",
              "vocab_size", "model_type"}
 
@@ -98,6 +115,7 @@ def train_sentence_piece_model(
     vocabulary_size,
     model_type="unigram",
     output_path=None,
+    conventions="gpt",
     **options,
 ):
     """Trains a SentencePiece model in memory; returns its proto bytes.
@@ -118,6 +136,9 @@ def train_sentence_piece_model(
         vocabulary_size: the number of pieces, specials and bytes included.
         model_type: "unigram" or "bpe".
         output_path: if given, also writes the `.model` file there.
+        conventions: "gpt" (the defaults above) or "t5" (`T5_OPTIONS`:
+            `<pad>` 0, `</s>` 1, `<unk>` 2, NFKC, whitespace clean-up, a
+            space before the text, no byte pieces), as T5's `spiece.model`.
         **options: any `SentencePieceTrainer` option, overriding the
             defaults in `DEFAULT_OPTIONS` (e.g. `user_defined_symbols`,
             `split_digits=True`, `input_sentence_size` with
@@ -153,8 +174,13 @@ def train_sentence_piece_model(
             f"{reserved} are set by train_sentence_piece_model itself; use "
             f"its arguments (vocabulary_size, model_type, output_path)."
         )
+    if conventions not in CONVENTIONS:
+        raise ValueError(
+            f"conventions must be one of {sorted(CONVENTIONS)}, got "
+            f"{conventions!r}."
+        )
     lines = _lines(texts_or_dataset)
-    settings = {**DEFAULT_OPTIONS,
+    settings = {**DEFAULT_OPTIONS, **CONVENTIONS[conventions],
                 "num_threads": min(16, os.cpu_count() or 1), **options}
     limit = settings["max_sentence_length"]
     too_long = sum(len(line.encode("utf-8")) > limit for line in lines)
