@@ -25,11 +25,14 @@ For each it prints the median rate over rounds, the best round, and "tfzoo
 is": the median over rounds of the other's time over tfzoo's in the same
 round. The float32 matmul peak, the load average (other processes share
 the cores) and, for greedy, the weight bytes a decode step reads are
-printed with them.
+printed with them. `--sections breakdown` times the parts of tfzoo's
+greedy call (encoder, decoder steps, output projection) as separate XLA
+programs.
 
     python benchmarks/seq2seq_generate_throughput.py
     python benchmarks/seq2seq_generate_throughput.py --rounds 5 --sections greedy
     python benchmarks/seq2seq_generate_throughput.py --skip keras_hub
+    python benchmarks/seq2seq_generate_throughput.py --sections breakdown
     python benchmarks/seq2seq_generate_throughput.py --shape t5_tiny \\
         --rounds 1 --train_steps 1      # smoke check, a few minutes
 """
@@ -56,7 +59,8 @@ from benchmark_common import (  # noqa: E402
 )
 from tfzoo.models.t5.hf_t5 import hf_config  # noqa: E402
 
-SECTIONS = ("greedy", "beam", "train")
+SECTIONS = ("greedy", "beam", "train", "breakdown")
+DEFAULT_SECTIONS = ("greedy", "beam", "train")
 # keras-hub's T5 layers warn at every call that they drop Keras masks.
 warnings.filterwarnings("ignore", message=".*does not support masking")
 
@@ -76,8 +80,12 @@ def parse_args():
                         help="rounds; each framework runs once a round")
     parser.add_argument("--train_steps", type=int, default=5,
                         help="timed training steps per framework and round")
-    parser.add_argument("--sections", nargs="+", default=list(SECTIONS),
-                        choices=SECTIONS)
+    parser.add_argument("--sections", nargs="+",
+                        default=list(DEFAULT_SECTIONS), choices=SECTIONS,
+                        help="breakdown: where tfzoo's greedy time goes")
+    parser.add_argument("--torch_threads", type=int, default=os.cpu_count(),
+                        help="PyTorch's intra-op threads (default: every "
+                             "core; on a busy machine 1 can be faster)")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["keras_hub", "transformers"],
                         help="anchors to leave out")
@@ -155,12 +163,12 @@ def keras_hub_generator(config, sources, args):
     return run
 
 
-def torch_model(backbone):
+def torch_model(backbone, args):
     import torch
     import transformers
 
     torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(args.torch_threads)
     return transformers.T5ForConditionalGeneration(
         transformers.T5Config(**hf_config(backbone)))
 
@@ -170,7 +178,7 @@ def transformers_generator(backbone, sources, args, num_beams=1):
     `min_new_tokens=max_new_tokens` so that no row stops early."""
     import torch
 
-    model = torch_model(backbone).eval()
+    model = torch_model(backbone, args).eval()
     input_ids = torch.tensor(sources, dtype=torch.long)
 
     def run(calls):
@@ -231,7 +239,7 @@ def keras_hub_trainer(config, args, jit_compile):
 def transformers_trainer(backbone, args, config):
     import torch
 
-    model = torch_model(backbone).train()
+    model = torch_model(backbone, args).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4,
                                   weight_decay=0.01)
     features, labels = training_batch(args, config)
@@ -253,6 +261,77 @@ def transformers_trainer(backbone, args, config):
             optimizer.step()
 
     return run
+
+
+# ------------------------------------------------------------ breakdown --
+
+def greedy_breakdown(model, sources, args):
+    """Runners timing the parts of tfzoo's greedy `generate`, each one
+    XLA program: the encoder with the cross-attention keys and values;
+    that plus the decode loop's decoder steps alone; plus the output
+    projection and argmax (the tokens fed back), i.e. `generate`'s work
+    without its bookkeeping."""
+    import tensorflow as tf
+
+    from tfzoo.generation.context_decoder import ContextDecoder
+
+    backbone = model.backbone
+    batch, steps = len(sources), args.new_tokens
+    mask = np.ones(sources.shape, "int32")
+
+    def program(num_steps, logits):
+        @tf.function(jit_compile=True)
+        def run(source_ids, padding_mask):
+            context = backbone.project_encoder_output(
+                backbone.encode(source_ids, padding_mask), padding_mask)
+            decoder = ContextDecoder(backbone, context)
+            logits_of = model.output_projection()
+
+            def step(index, token_ids, cache, total):
+                hidden, cache = decoder.call_with_cache(token_ids, cache,
+                                                        index)
+                if logits:
+                    token_ids = tf.argmax(logits_of(hidden[:, 0]), -1,
+                                          output_type="int32")[:, None]
+                # Keeps the steps' results alive (XLA drops dead code).
+                total += tf.reduce_sum(hidden[:, 0, :1])
+                return index + 1, token_ids, cache, total
+
+            total = tf.reduce_sum(context["key_values"][-1][1][:, 0, 0, :1])
+            return tf.while_loop(
+                lambda index, *_: index < num_steps, step,
+                (0, tf.zeros([batch, 1], "int32"),
+                 decoder.empty_cache(batch, steps + 1), total))[3]
+
+        def timed(calls):
+            for _ in range(calls):
+                run(sources, mask).numpy()
+
+        return timed
+
+    return {
+        "tfzoo generate": tfzoo_generator(model, sources, args),
+        "encoder + cross k/v": program(0, False),
+        f"+ {steps} decoder steps": program(steps, False),
+        "+ projection, argmax": program(steps, True),
+    }
+
+
+def report_breakdown(wall, args):
+    parts = {name: statistics.median(seconds) * 1e3
+             for name, seconds in wall.items()}
+    names = list(parts)
+    encoder = parts[names[1]]
+    decoder = (parts[names[2]] - encoder) / args.new_tokens
+    projection = (parts[names[3]] - parts[names[2]]) / args.new_tokens
+    print(f"\ntfzoo greedy, where the time goes (medians, load "
+          f"{load_average():.2f})")
+    for name, milliseconds in parts.items():
+        print(f"  {name:<26}{milliseconds:>9.1f} ms")
+    print(f"  encoder + cross k/v {encoder:.0f} ms a call; a decode step: "
+          f"decoder layers {decoder:.2f} ms, output projection + argmax "
+          f"{projection:.2f} ms; rest of generate (loop bookkeeping, "
+          f"host) {parts[names[0]] - parts[names[3]]:.0f} ms a call")
 
 
 # -------------------------------------------------------------- report --
@@ -305,7 +384,8 @@ def main():
           f"{config['num_heads']} heads, d_ff {config['intermediate_dim']}, "
           f"vocabulary {config['vocabulary_size']}), random weights; batch "
           f"{args.batch_size}, source {args.source_length}, "
-          f"{args.new_tokens} new tokens; {args.rounds} rounds")
+          f"{args.new_tokens} new tokens; {args.rounds} rounds; PyTorch "
+          f"threads {args.torch_threads}")
 
     keras.utils.set_random_seed(0)
     model = tfzoo.models.T5Seq2SeqLM(tfzoo.models.T5Backbone(**config))
@@ -360,6 +440,10 @@ def main():
                f"{args.new_tokens} (load {load_average():.2f})", wall,
                args.batch_size * (args.source_length + args.new_tokens),
                "tokens")
+    if "breakdown" in args.sections:
+        wall, _ = measure_interleaved(
+            greedy_breakdown(model, sources, args), args.rounds)
+        report_breakdown(wall, args)
     print(f"\nload average at end: {load_average():.2f}. Rates: median over "
           f"rounds; best: fastest round; tfzoo is: median over rounds of "
           f"the other's time over tfzoo's in the same round.")

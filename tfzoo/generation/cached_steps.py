@@ -13,6 +13,12 @@ def prefilled_cache(backbone, prompt_ids, total_width):
         total_width: int, the positions the cache holds.
     """
     cache = backbone.empty_cache(tf.shape(prompt_ids)[0], total_width)
+    if prompt_ids.shape[1] == 1:
+        # One token a row (an encoder-decoder's start token): the loops
+        # start at index 1 and their first step runs that token at
+        # position 0 (`previous_token_hidden`), writing what a prefill
+        # would. Skipping it saves a decoder pass.
+        return cache
     _, cache = backbone.call_with_cache(prompt_ids, cache, 0)
     return cache
 

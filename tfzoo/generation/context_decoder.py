@@ -15,7 +15,11 @@ class ContextDecoder:
     this adapter holds that context and passes it at every step. The
     context is never written, so it stays out of the cache: beam search
     does not reorder it each step, but asks for `repeated(num_beams)`
-    once, a decoder whose context has each row repeated per beam.
+    once, a decoder whose context has each row repeated per beam. A
+    backbone with `decoding_constants()` (tensors every step reads that
+    depend on no row, e.g. weights cut once) gets them as
+    `call_with_cache(..., constants=...)`; they are made here, once,
+    outside the loop, and never repeated.
 
     Args:
         backbone: has `empty_cache(batch_size, max_length)` and
@@ -23,6 +27,8 @@ class ContextDecoder:
             (e.g. `T5Backbone`).
         context: the nest `call_with_cache` reads (e.g. from
             `T5Backbone.project_encoder_output`), `[batch, ...]` leaves.
+        constants: optional; default the backbone's
+            `decoding_constants()`, if it has that method.
 
     Example:
 
@@ -40,19 +46,31 @@ class ContextDecoder:
     TensorShape([2, 1, 16])
     """
 
-    def __init__(self, backbone, context):
+    def __init__(self, backbone, context, constants=None):
         self.backbone = backbone
         self.context = context
+        if constants is None and hasattr(backbone, "decoding_constants"):
+            constants = backbone.decoding_constants()
+        self.constants = constants
 
     def empty_cache(self, batch_size, max_length):
         return self.backbone.empty_cache(batch_size, max_length)
 
     def call_with_cache(self, token_ids, cache, cache_index):
+        if self.constants is None:
+            return self.backbone.call_with_cache(token_ids, cache,
+                                                 cache_index, self.context)
         return self.backbone.call_with_cache(token_ids, cache, cache_index,
-                                             self.context)
+                                             self.context,
+                                             constants=self.constants)
 
     def repeated(self, count):
         """The same decoder with each context row repeated `count` times
         (`[batch * count, ...]`, a row's copies side by side)."""
-        return ContextDecoder(self.backbone, tf.nest.map_structure(
-            lambda tensor: tf.repeat(tensor, count, axis=0), self.context))
+        return ContextDecoder(
+            self.backbone,
+            tf.nest.map_structure(
+                lambda tensor: tf.repeat(tensor, count, axis=0),
+                self.context),
+            self.constants,
+        )

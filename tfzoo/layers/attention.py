@@ -79,6 +79,9 @@ class Attention(keras.layers.Layer):
             cache (decoding). Without it, the cache is read as it is (keys
             and values of a context, from `project_context`).
         cache_index: int scalar, the position of `inputs[:, 0]`.
+        query_kernel: optional, `query_kernel()` cut beforehand; for
+            cross-attention only (self-attention projects all columns in
+            one matmul).
 
     Returns the output `[batch, query_length, hidden]`, or `(output, cache)`
     when a cache is given.
@@ -181,11 +184,14 @@ class Attention(keras.layers.Layer):
             store, self._trainable_variables + self._non_trainable_variables
         ))
 
-    def _project(self, inputs, columns):
+    def _project(self, inputs, columns, kernel=None):
         """`inputs @ qkv_kernel[:, columns] (+ bias)` as `[batch * length,
-        width]`: one 2-D matmul, which XLA on CPU runs fastest."""
+        width]`: one 2-D matmul, which XLA on CPU runs fastest. `kernel`:
+        those columns, when already cut."""
         flat = tf.reshape(inputs, [-1, inputs.shape[-1]])
-        projected = tf.matmul(flat, self.qkv_kernel[:, columns])
+        if kernel is None:
+            kernel = self.qkv_kernel[:, columns]
+        projected = tf.matmul(flat, tf.cast(kernel, flat.dtype))
         if self.use_bias:
             projected += self.qkv_bias[columns]
         return projected
@@ -198,6 +204,13 @@ class Attention(keras.layers.Layer):
                               self.head_dim]),
             [0, 2, 1, 3],
         )
+
+    def query_kernel(self):
+        """The query columns of `qkv_kernel`, `[hidden, num_heads *
+        head_dim]`. A decode loop cuts them once and passes them as
+        `call(query_kernel=...)`: XLA copies a slice taken inside its loop
+        at every step (1 MB a layer for T5-small's cross-attention)."""
+        return self.qkv_kernel[:, :self._query_width]
 
     def project_context(self, context):
         """Keys and values of `context` `[batch, length, hidden]`, as a
@@ -218,6 +231,7 @@ class Attention(keras.layers.Layer):
         score_bias=None,
         cache=None,
         cache_index=None,
+        query_kernel=None,
         training=None,
     ):
         if cache_index is not None and cache is None:
@@ -237,7 +251,8 @@ class Attention(keras.layers.Layer):
                 axis=-1,
             )
         else:
-            query = self._project(inputs, slice(0, self._query_width))
+            query = self._project(inputs, slice(0, self._query_width),
+                                  query_kernel)
         query = tf.reshape(query, [batch, length, self.num_heads,
                                    self.head_dim])
         start = 0 if cache_index is None else cache_index

@@ -93,6 +93,8 @@ class TransformerBlock(keras.layers.Layer):
         context_cache: read-only cross-attention `(keys, values)` (from
             `self.cross_attention.project_context(context)`), instead of
             `context`.
+        context_query_kernel: optional, the cross-attention's
+            `query_kernel()` cut once before a decode loop.
         first_token_only: compute position 0 only (keys and values still
             use every position), returning `[batch, 1, hidden]`: all a
             classifier needs from the last encoder block.
@@ -254,6 +256,7 @@ class TransformerBlock(keras.layers.Layer):
         cache=None,
         cache_index=None,
         context_cache=None,
+        context_query_kernel=None,
         first_token_only=False,
         training=None,
     ):
@@ -287,7 +290,8 @@ class TransformerBlock(keras.layers.Layer):
             def cross_attend(y):
                 output = self.cross_attention(
                     y, context=context, padding_mask=context_padding_mask,
-                    cache=context_cache, training=training,
+                    cache=context_cache, query_kernel=context_query_kernel,
+                    training=training,
                 )
                 return output[0] if context_cache is not None else output
 

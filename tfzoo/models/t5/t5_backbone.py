@@ -291,6 +291,15 @@ class T5Backbone(Backbone):
             "padding_mask": tf.cast(encoder_padding_mask, "int32"),
         }
 
+    def decoding_constants(self):
+        """What every decode step reads that depends on neither source nor
+        step, prepared once before the loop: each decoder layer's
+        cross-attention query kernel, cut from its fused kernel (inside
+        an XLA loop the cut would be a copy at every step). A dict for
+        `call_with_cache(constants=...)`; `ContextDecoder` passes it."""
+        return {"query_kernels": [block.cross_attention.query_kernel()
+                                  for block in self.decoder_layers]}
+
     def empty_cache(self, batch_size, max_length):
         """Zero self-attention keys and values: one `(keys, values)` a
         decoder layer, each `[batch_size, num_heads, max_length,
@@ -300,9 +309,10 @@ class T5Backbone(Backbone):
         return [(zeros, zeros) for _ in self.decoder_layers]
 
     def call_with_cache(self, decoder_token_ids, cache, cache_index,
-                        context):
+                        context, constants=None):
         """Runs decoder tokens (at positions from `cache_index`) over the
         cache, cross-attending to `context` (`project_encoder_output`).
+        `constants`: optional, from `decoding_constants()`.
 
         Returns `(decoder_sequence_output, cache)`.
         """
@@ -312,13 +322,17 @@ class T5Backbone(Backbone):
             max_length = tf.shape(cache[0][0])[2]
         bias = self.decoder_relative_position_bias.bias(
             tf.shape(decoder_token_ids)[1], max_length, cache_index)
+        query_kernels = ([None] * len(self.decoder_layers)
+                         if constants is None else constants["query_kernels"])
         new_cache = []
-        for block, block_cache, context_cache in zip(
-                self.decoder_layers, cache, context["key_values"]):
+        for block, block_cache, context_cache, query_kernel in zip(
+                self.decoder_layers, cache, context["key_values"],
+                query_kernels):
             x, block_cache = block(
                 x, score_bias=bias, cache=block_cache,
                 cache_index=cache_index, context_cache=context_cache,
                 context_padding_mask=context["padding_mask"],
+                context_query_kernel=query_kernel,
             )
             new_cache.append(block_cache)
         return self.decoder_final_norm(x), new_cache
