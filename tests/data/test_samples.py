@@ -18,6 +18,8 @@ DATA_FILES = [
     "sentiment_pairs_train.jsonl",
     "sentiment_test.jsonl",
     "sentiment_train.jsonl",
+    "translation_test.jsonl",
+    "translation_train.jsonl",
 ]
 
 
@@ -57,3 +59,27 @@ def test_the_semantic_search_samples_are_what_their_script_writes():
                                       "make_semantic_search_samples.py"),
          "--check"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_translation_samples_are_what_their_script_writes():
+    """scripts/make_translation_samples.py regenerates them exactly, and
+    its rules give the documented example."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    script = os.path.join(root, "scripts", "make_translation_samples.py")
+    result = subprocess.run([sys.executable, script, "--check"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    spec = importlib.util.spec_from_file_location("make_translation", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    phrase = {"noun": module.AGENTS[0], "plural": False, "definite": True,
+              "adjective": module.ADJECTIVES[0], "case": None}
+    assert module.translate({
+        "subject": phrase, "verb": module.INTRANSITIVE[0], "object": None,
+        "place": None, "tense": "present"}) == (
+        "The big dog sleeps.", "Vaku grana ta dorme.")

@@ -203,6 +203,10 @@ def test_supported_names():
         "imdb_reviews",
         "conll2003",
         "squad",
+        # Tested in test_tfds_translation.py.
+        "wmt14_translate/de-en",
+        "wmt_t2t_translate/de-en",
+        "ted_hrlr_translate/pt_to_en",
     )
 
 

@@ -1,8 +1,8 @@
 """Dataset readers that run before tf.data: plain Python lists out.
 
-Readers for classification (JSONL/CSV/TSV), text pairs (JSONL/CSV/TSV),
-retrieval sets (BEIR layout), CoNLL tagging, SQuAD question answering and
-plain-text corpora. Each raises ValueError naming the file
+Readers for classification (JSONL/CSV/TSV), text pairs and translation
+pairs (JSONL/CSV/TSV), retrieval sets (BEIR layout), CoNLL tagging, SQuAD
+question answering and plain-text corpora. Each raises ValueError naming the file
 and line of bad data, and returns a `ReadReport` of any skipped records.
 
 >>> from tfzoo.data import label_vocabulary, read_classification_file
@@ -20,6 +20,8 @@ from tfzoo.data.classification_reader import label_vocabulary
 from tfzoo.data.classification_reader import read_classification_file
 from tfzoo.data.conll_reader import read_conll
 from tfzoo.data.pair_reader import read_pair_file
+from tfzoo.data.parallel_reader import ParallelText
+from tfzoo.data.parallel_reader import read_parallel_file
 from tfzoo.data.read_report import ReadReport
 from tfzoo.data.samples import sample_names
 from tfzoo.data.samples import sample_path
@@ -30,9 +32,11 @@ from tfzoo.data.tfds_loaders import DatasetNotPreparedError
 from tfzoo.data.tfds_loaders import SUPPORTED_TFDS_DATASETS
 from tfzoo.data.tfds_loaders import label_names as tfds_label_names
 from tfzoo.data.tfds_loaders import load_tfds
+from tfzoo.data.tfds_loaders import translation_languages
 
 __all__ = [
     "DatasetNotPreparedError",
+    "ParallelText",
     "ReadReport",
     "RetrievalSet",
     "SUPPORTED_TFDS_DATASETS",
@@ -42,6 +46,7 @@ __all__ = [
     "read_beir",
     "read_conll",
     "read_pair_file",
+    "read_parallel_file",
     "read_squad",
     "read_text_corpus",
     "sample_names",
@@ -49,4 +54,5 @@ __all__ = [
     "stdlib_docstrings_corpus",
     "load_tfds",
     "tfds_label_names",
+    "translation_languages",
 ]

@@ -1,4 +1,5 @@
-"""Loads GLUE SST-2/MRPC/STS-B, IMDB, CoNLL-2003 and SQuAD v1.1 through TFDS.
+"""Loads GLUE SST-2/MRPC/STS-B, IMDB, CoNLL-2003, SQuAD v1.1 and WMT/TED
+translation sets through TFDS.
 
 `load_tfds(name, split)` reads a prepared TensorFlow Datasets (TFDS) dataset
 and maps each example to the feature dict tfzoo's pipelines use, returning
@@ -14,7 +15,14 @@ imdb_reviews   {"text", "label"}
 conll2003      {"tokens", "tags"}  (tags are BIO names such as "B-PER")
 squad          {"id", "title", "question", "context", "answer_texts",
                "answer_starts"}  (SQuAD v1.1)
+wmt14_translate/de-en, wmt_t2t_translate/de-en
+               {"de", "en"}  (German and English sentences)
+ted_hrlr_translate/pt_to_en
+               {"pt", "en"}  (Portuguese and English sentences)
 =============  ========================================================
+
+`translation_languages(name)` gives a translation set's language codes
+(the keys of its examples).
 
 Labels are int32 class ids; `label_names(name)` gives the class names in id
 order (GLUE test splits have no public labels: TFDS stores -1 there, and
@@ -57,10 +65,20 @@ SUPPORTED_TFDS_DATASETS = (
     "imdb_reviews",
     "conll2003",
     "squad",
+    "wmt14_translate/de-en",
+    "wmt_t2t_translate/de-en",
+    "ted_hrlr_translate/pt_to_en",
 )
 
+# Translation sets: their language codes, the keys of each example.
+TRANSLATION_LANGUAGES = {
+    "wmt14_translate/de-en": ("de", "en"),
+    "wmt_t2t_translate/de-en": ("de", "en"),
+    "ted_hrlr_translate/pt_to_en": ("pt", "en"),
+}
+
 # Sets without class labels.
-NO_LABELS = ("squad", "glue/stsb")
+NO_LABELS = ("squad", "glue/stsb", *TRANSLATION_LANGUAGES)
 
 # The exact TFDS builder name (with config) behind each supported name.
 _TFDS_NAMES = {
@@ -70,6 +88,7 @@ _TFDS_NAMES = {
     "imdb_reviews": "imdb_reviews/plain_text",
     "conll2003": "conll2003/conll2003",
     "squad": "squad/v1.1",
+    **{name: name for name in TRANSLATION_LANGUAGES},
 }
 _ALIASES = {
     tfds_name: name for name, tfds_name in _TFDS_NAMES.items()
@@ -83,6 +102,7 @@ _LOCAL_READERS = {
     "imdb_reviews": "read_classification_file",
     "conll2003": "read_conll",
     "squad": "read_squad",
+    **{name: "read_parallel_file" for name in TRANSLATION_LANGUAGES},
 }
 
 # Where TFDS downloads each dataset from; used when TFDS has no URL list
@@ -94,6 +114,9 @@ _FALLBACK_DOWNLOAD_HOSTS = {
     "imdb_reviews": ("ai.stanford.edu",),
     "conll2003": ("data.deepai.org",),
     "squad": ("rajpurkar.github.io",),
+    "wmt14_translate/de-en": ("www.statmt.org", "data.statmt.org"),
+    "wmt_t2t_translate/de-en": ("www.statmt.org", "data.statmt.org"),
+    "ted_hrlr_translate/pt_to_en": ("www.phontron.com",),
 }
 
 
@@ -111,7 +134,8 @@ def load_tfds(name, split, data_dir=None, download=False):
       split: a TFDS split, e.g. "train", "validation", "test", or a slice
         such as "train[:10%]". Splits: glue/* train/validation/test;
         imdb_reviews train/test/unsupervised (label -1); conll2003
-        train/dev/test; squad train/validation.
+        train/dev/test; squad train/validation; the translation sets
+        train/validation/test.
       data_dir: the TFDS data directory; None uses TFDS's default.
       download: if True and the dataset is not prepared in `data_dir`, let
         TFDS download and prepare it (needs internet). If False, nothing is
@@ -158,6 +182,7 @@ def label_names(name, data_dir=None):
     key = _supported_name(name)
     if key in NO_LABELS:
         kind = ("extractive question answering" if key == "squad" else
+                "translation" if key in TRANSLATION_LANGUAGES else
                 "sentence similarity with a score from 0 to 5")
         raise ValueError(
             f"{key} is {kind} and has no class labels. Fix: use "
@@ -170,6 +195,25 @@ def label_names(name, data_dir=None):
     return list(features["label"].names)
 
 
+def translation_languages(name):
+    """The language codes of a translation set: the keys of its examples.
+
+    >>> translation_languages("ted_hrlr_translate/pt_to_en")
+    ('pt', 'en')
+    >>> translation_languages("glue/sst2")
+    Traceback (most recent call last):
+    ...
+    ValueError: glue/sst2 is not a translation set. Fix: use one of wmt14_translate/de-en, wmt_t2t_translate/de-en, ted_hrlr_translate/pt_to_en.
+    """
+    key = _supported_name(name)
+    if key not in TRANSLATION_LANGUAGES:
+        raise ValueError(
+            f"{key} is not a translation set. Fix: use one of "
+            f"{', '.join(TRANSLATION_LANGUAGES)}."
+        )
+    return TRANSLATION_LANGUAGES[key]
+
+
 def _supported_name(name):
     if name in _TFDS_NAMES:
         return name
@@ -179,7 +223,7 @@ def _supported_name(name):
         f"Unsupported TFDS dataset {name!r}. Supported: "
         f"{', '.join(SUPPORTED_TFDS_DATASETS)}. Fix: pass one of these, or "
         f"read your own files with tfzoo.data.read_classification_file, "
-        f"read_conll or read_squad."
+        f"read_conll, read_squad or read_parallel_file."
     )
 
 
@@ -319,6 +363,10 @@ def _example_mapper(key, builder):
             "tokens": example["tokens"],
             "tags": tf.gather(tag_names, example["ner"]),
         }
+    if key in TRANSLATION_LANGUAGES:
+        languages = TRANSLATION_LANGUAGES[key]
+        return lambda example: {language: example[language]
+                                for language in languages}
     return lambda example: {
         "id": example["id"],
         "title": example["title"],

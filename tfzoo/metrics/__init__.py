@@ -1,6 +1,8 @@
 """Metrics."""
 
 from tfzoo import _backend  # noqa: F401  (Keras must run on TensorFlow)
+from tfzoo.metrics.bleu import corpus_bleu
+from tfzoo.metrics.chrf import corpus_chrf
 from tfzoo.metrics.classification_metrics import classification_metrics
 from tfzoo.metrics.entity_metrics import entity_metrics, entity_spans
 from tfzoo.metrics.masked_accuracy import MaskedAccuracy

@@ -8,6 +8,10 @@ backbone and vocabulary of `--init_checkpoint`:
   `backbone.keras`, `vocab.txt` and `tokenizer.json`;
 - a Hugging Face BERT directory (`config.json`, weights, `vocab.txt`),
   read by `BertBackbone.from_pretrained` and `tfzoo.convert`.
+
+Encoder-decoder recipes start from a whole task model instead
+(`load_seq2seq_checkpoint`): a Hugging Face T5 / T5 v1.1 / mT5
+directory, or a tfzoo directory holding `model.keras`.
 """
 
 import json
@@ -20,6 +24,7 @@ from tfzoo.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 from tfzoo.tokenizers.word_piece_vocabulary import train_word_piece_vocabulary
 
 BACKBONE_FILE = "backbone.keras"
+MODEL_FILE = "model.keras"
 VOCABULARY_FILE = "vocab.txt"
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -132,3 +137,53 @@ def backbone_and_tokenizer(args, run, training_texts):
           f"layers, hidden {backbone.hidden_dim}); vocabulary "
           f"{tokenizer.vocabulary_size} WordPiece tokens ({vocabulary})")
     return backbone, tokenizer
+
+
+def load_seq2seq_checkpoint(path, task_class, preprocessor_class,
+                            **preprocessor_options):
+    """`task_class` (e.g. `T5Seq2SeqLM`) with weights and tokenizer from an
+    `--init_checkpoint` directory, and a fresh `preprocessor_class`
+    around that tokenizer (`preprocessor_options`: its sequence lengths).
+
+    The directory is either a Hugging Face checkpoint (`config.json`,
+    weights, the tokenizer's files, e.g. `spiece.model`), read by
+    `task_class.from_pretrained`, or a tfzoo one holding `model.keras`: a
+    `task_class` saved with its tokenizer (as `recipes/t5_translate.py`
+    saves to its run directory; a pretraining recipe would write the
+    same).
+    """
+    if not os.path.isdir(path):
+        raise FileNotFoundError(
+            f"--init_checkpoint {path!r} is not a directory. Fix: pass a "
+            f"Hugging Face checkpoint directory (config.json, weights, "
+            f"tokenizer files) or a tfzoo directory holding {MODEL_FILE}."
+        )
+    name = task_class.__name__
+    if os.path.exists(os.path.join(path, MODEL_FILE)):
+        model = keras.saving.load_model(os.path.join(path, MODEL_FILE))
+        if not isinstance(model, task_class):
+            raise ValueError(
+                f"--init_checkpoint {path!r}: {MODEL_FILE} holds a "
+                f"{type(model).__name__}, not a {name}.")
+        if model.tokenizer is None:
+            raise ValueError(
+                f"--init_checkpoint {path!r}: the {name} in {MODEL_FILE} "
+                f"was saved without a tokenizer. Fix: save it with its "
+                f"preprocessor or tokenizer.")
+        tokenizer = model.tokenizer
+        backbone = model.backbone
+        model = task_class(backbone, preprocessor=preprocessor_class(
+            tokenizer, **preprocessor_options))
+        return model
+    if os.path.exists(os.path.join(path, "config.json")):
+        from tfzoo.convert.hf_tokenizer import load_tokenizer
+
+        tokenizer = load_tokenizer(path)
+        return task_class.from_pretrained(
+            path, progress=False,
+            preprocessor=preprocessor_class(tokenizer,
+                                            **preprocessor_options))
+    raise FileNotFoundError(
+        f"--init_checkpoint {path!r} holds neither {MODEL_FILE} (a tfzoo "
+        f"{name}) nor config.json (a Hugging Face checkpoint)."
+    )
