@@ -2,8 +2,9 @@
 
 Fine-tunes a T5 encoder-decoder (a preset from scratch, with a
 SentencePiece vocabulary trained on the training pairs; or
---init_checkpoint: a Hugging Face T5, T5 v1.1, Flan-T5 or mT5 directory)
-on source and target sentences, the source starting with a task prefix
+--init_checkpoint: a Hugging Face T5, T5 v1.1, Flan-T5 or mT5 directory,
+or a directory holding the model.keras a run of this recipe saved) on
+source and target sentences, the source starting with a task prefix
 ("translate English to German: "). Before and after training it
 translates the held-out pairs with beam search and scores them with
 sacrebleu's corpus BLEU (13a tokenization; the signature is printed) and
@@ -13,14 +14,16 @@ hypothesis) and curves.png, and exports a SavedModel whose
 request) signatures TF Serving answers with the translation. With no
 arguments it trains a tiny model from scratch on the bundled
 English-to-Artlang sample (an artificial language: its own words, verb
-last, adjectives after nouns, inflected) in a few minutes on 2 CPU cores.
+last, adjectives after nouns, inflected) in about five minutes on 2 CPU
+cores: BLEU 0 before training, about 42 after.
 
     python recipes/t5_translate.py
     python recipes/t5_translate.py --init_checkpoint T5_SMALL_DIR \\
         --tfds_name wmt14_translate/de-en --data_dir ~/tensorflow_datasets \\
         --source_language en --target_language de --max_train_examples 200000
     python recipes/t5_translate.py --train_file train.tsv --eval_file dev.tsv \\
-        --source_language en --target_language fr --preset t5_small
+        --source_language en --target_language fr --preset t5_small \\
+        --vocabulary_size 16000 --dropout 0.1
 
 Pair files are JSONL, CSV or TSV, with `source` and `target` columns or
 keyed by language code (`{"en": ..., "de": ...}`; a header `en<TAB>de`).
@@ -222,14 +225,6 @@ def read_pairs(args):
         resolve_data_path(args.eval_file), args.source_language,
         args.target_language)
     print(report.summary())
-    columns = (train.source_column, train.target_column)
-    if (evaluation.source_column, evaluation.target_column) != columns \
-            and "source" not in columns + (evaluation.source_column,):
-        raise ValueError(
-            f"{args.eval_file} pairs {evaluation.source_column} with "
-            f"{evaluation.target_column}, but {args.train_file} "
-            f"{columns[0]} with {columns[1]}. Fix: give both files the same "
-            f"languages, or pass --target_language.")
     return ({"sources": train.sources[:args.max_train_examples],
              "targets": train.targets[:args.max_train_examples]},
             {"sources": evaluation.sources[:args.max_eval_examples],
