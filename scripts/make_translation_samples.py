@@ -14,7 +14,7 @@ rendered in both languages, so the output is the same on every run:
 
 Translating needs more than copying or a word-for-word lookup:
 
-- its own lexicon: no Artlang word is an English word;
+- its own lexicon: no Artlang word occurs on the English side;
 - word order: subject, then place, then object, then the verb (verb
   last); adjectives follow their noun, and the article follows both
   ("the big dog" is "vaku grana ta");

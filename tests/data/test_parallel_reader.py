@@ -113,3 +113,18 @@ def test_a_language_the_file_lacks(tmp_path):
             r"columns nor the language keys 'en' and 'fr'.*pass the "
             r"--source_language and --target_language the file uses")):
         read_parallel_file(path, "en", "fr")
+
+
+def test_the_sample_needs_translating_not_copying():
+    """No Artlang word occurs on the English side, and the verb is last."""
+    import re
+
+    pairs, _ = read_parallel_file(sample_path("translation_train.jsonl"))
+    words = lambda texts: {w for t in texts  # noqa: E731
+                           for w in re.findall(r"\w+", t.lower())}
+    assert not words(pairs.sources) & words(pairs.targets)
+    verbs = {"vid", "trov", "port", "vol", "konstr", "ten", "pinkt", "am",
+             "dorm", "kant", "kur", "atend"}
+    for target in pairs.targets[:50]:
+        last = target.rstrip(".").split()[-1]
+        assert re.sub(r"(e|en|u|un)$", "", last) in verbs, target
