@@ -90,3 +90,29 @@ def test_bad_corpora_and_top_k_are_named(embedder, exported, tmp_path):
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             loaded.signatures["search"](query=tf.constant(["red"]),
                                         top_k=tf.constant([top_k]))
+
+
+def test_precomputed_corpus_embeddings(embedder, exported, tmp_path):
+    # Scaled rows: the index normalises given vectors as encoded ones.
+    given = export_saved_model(
+        embedder, str(tmp_path / "given"), corpus=CORPUS, corpus_ids=IDS,
+        corpus_embeddings=3 * embedder.encode(CORPUS))
+    request = {"query": tf.constant(QUERIES), "top_k": tf.constant([3, 1, 8])}
+    expected = tf.saved_model.load(exported).signatures["search"](**request)
+    actual = tf.saved_model.load(given).signatures["search"](**request)
+    for name in ("ids", "texts"):
+        assert actual[name].numpy().tolist() == expected[name].numpy().tolist()
+    np.testing.assert_allclose(actual["scores"], expected["scores"],
+                               atol=1e-5)
+    dim = embedder.embedding_dim
+    for embeddings, message in (
+            (np.ones((len(CORPUS) - 1, dim)), r"must be \[len\(corpus\)"),
+            (np.full((len(CORPUS), dim), np.nan), "NaN or infinite"),
+            (np.zeros((len(CORPUS), dim)), "all-zero rows")):
+        with pytest.raises(ValueError, match=message):
+            export_saved_model(embedder, str(tmp_path / "bad"),
+                               corpus=CORPUS, corpus_embeddings=embeddings)
+    with pytest.raises(ValueError, match="corpus_embeddings needs corpus="):
+        export_saved_model(embedder, str(tmp_path / "bad"),
+                           corpus_embeddings=np.ones((2, dim)))
+    assert not os.path.exists(tmp_path / "bad")

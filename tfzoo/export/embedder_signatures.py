@@ -14,7 +14,10 @@ corpus stored inside the SavedModel.
   (float32 cosine similarities, best first). The corpus embeddings are a
   variable of the SavedModel (float32, or bfloat16 to halve it), the ids
   and texts string variables; search is a matmul and `top_k`, core ops
-  that stock `tensorflow_model_server` runs.
+  that stock `tensorflow_model_server` runs. The corpus is embedded at
+  export time with `model.encode`, or given precomputed
+  (`corpus_embeddings`, e.g. embedded elsewhere or in batches earlier);
+  either way rows are normalised to unit length before they are stored.
 """
 
 import numpy as np
@@ -75,9 +78,11 @@ class CorpusIndex(tf.Module):
 
 
 def corpus_index(model, corpus, corpus_ids=None, dtype="float32",
-                 batch_size=64, progress=True):
-    """Embeds `corpus` (a list of texts) with `model.encode`; a
-    `CorpusIndex`. Ids default to "0", "1", ... and must be unique."""
+                 batch_size=64, progress=True, embeddings=None):
+    """A `CorpusIndex` of `corpus` (a list of texts), embedded with
+    `model.encode` unless `embeddings` (float `[len(corpus),
+    model.embedding_dim]`, row i the vector of text i, from this model)
+    are given. Ids default to "0", "1", ... and must be unique."""
     if dtype not in CORPUS_DTYPES:
         raise ValueError(
             f"corpus_dtype must be one of {list(CORPUS_DTYPES)}, got "
@@ -112,6 +117,10 @@ def corpus_index(model, corpus, corpus_ids=None, dtype="float32",
             f"corpus_ids must be unique; repeated: {sorted(set(duplicates))[:5]}"
             f". Search results name documents by id."
         )
+    if embeddings is not None:
+        vectors = checked_corpus_embeddings(
+            embeddings, len(texts), model.embedding_dim)
+        return CorpusIndex(unit_vectors(vectors).numpy(), ids, texts, dtype)
     chunks = []
     with tqdm(total=len(texts), desc="Embedding the search corpus",
               unit="text", disable=not progress, leave=False) as bar:
@@ -121,6 +130,39 @@ def corpus_index(model, corpus, corpus_ids=None, dtype="float32",
             bar.update(len(chunk))
     vectors = unit_vectors(np.concatenate(chunks)).numpy()
     return CorpusIndex(vectors, ids, texts, dtype)
+
+
+def checked_corpus_embeddings(embeddings, size, dim):
+    """`embeddings` as a float32 array `[size, dim]` of finite, non-zero
+    rows, or a ValueError saying what to pass."""
+    try:
+        vectors = np.asarray(embeddings, dtype="float32")
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"corpus_embeddings must be a float array [len(corpus), {dim}]; "
+            f"it could not be read as one ({error})."
+        ) from None
+    if vectors.shape != (size, dim):
+        raise ValueError(
+            f"corpus_embeddings has shape {list(vectors.shape)}; it must be "
+            f"[len(corpus), embedding_dim] = [{size}, {dim}]: one vector "
+            f"per corpus text, in corpus order, from this model."
+        )
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"corpus_embeddings has NaN or infinite values in "
+            f"{int(bad.sum())} rows (first: row {int(np.argmax(bad))}); "
+            f"re-embed those texts."
+        )
+    zero = ~(np.abs(vectors) > 0).any(axis=1)
+    if zero.any():
+        raise ValueError(
+            f"corpus_embeddings has {int(zero.sum())} all-zero rows (first: "
+            f"row {int(np.argmax(zero))}), which have no direction to "
+            f"search by; re-embed those texts."
+        )
+    return vectors
 
 
 def embedder_signatures(model, index=None):

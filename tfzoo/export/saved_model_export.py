@@ -49,7 +49,8 @@ def next_version(base_path):
 def export_saved_model(model, base_path, version=None, text_pair=False,
                        max_answer_length=None, max_new_tokens=None,
                        xla_generate=False, corpus=None, corpus_ids=None,
-                       corpus_dtype=None, verbose=False):
+                       corpus_dtype=None, corpus_embeddings=None,
+                       verbose=False):
     """Writes `base_path/<version>/`, a SavedModel TF Serving can load.
 
     The signatures follow the task's `serving_kind` (`SERVING_KINDS`).
@@ -91,6 +92,13 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
         corpus_ids: one unique id per corpus text (default "0", "1", ...).
         corpus_dtype: "float32" (default) or "bfloat16" (half the size)
             for the stored corpus embeddings.
+        corpus_embeddings: text embedders only, with `corpus`: the
+            corpus's embeddings, precomputed (e.g. embedded in batches
+            earlier, or elsewhere with this same model), a float array
+            `[len(corpus), model.embedding_dim]` in corpus order, instead
+            of embedding the corpus at export time. Rows are normalised
+            to unit length as encoded ones are; the shape and finite,
+            non-zero rows are checked.
         verbose: print what is exported, roughly how long that takes, and
             then how long it took.
 
@@ -109,7 +117,8 @@ def export_saved_model(model, base_path, version=None, text_pair=False,
         "text_pair": text_pair, "max_answer_length": max_answer_length,
         "max_new_tokens": max_new_tokens, "xla_generate": xla_generate,
         "corpus": corpus, "corpus_ids": corpus_ids,
-        "corpus_dtype": corpus_dtype, "verbose": verbose,
+        "corpus_dtype": corpus_dtype,
+        "corpus_embeddings": corpus_embeddings, "verbose": verbose,
     }
     signatures, method_names, warmup_logs, trackables = _task_exports(
         model,
@@ -181,6 +190,12 @@ def _embedder_exports(model, options):
             model, options["corpus"], options.get("corpus_ids"),
             options.get("corpus_dtype", "float32"),
             progress=options.get("verbose", False),
+            embeddings=options.get("corpus_embeddings"),
+        )
+    elif options.get("corpus_embeddings") is not None:
+        raise ValueError(
+            "corpus_embeddings needs corpus=, the texts they embed (search "
+            "returns them with their ids)."
         )
     return (
         embedder_signatures(model, index), {},
@@ -213,7 +228,8 @@ SERVING_KINDS = {
     "question_answerer": (_question_answerer_exports, ("max_answer_length",)),
     "generator": (_generator_exports, ("max_new_tokens", "xla_generate")),
     "embedder": (_embedder_exports,
-                 ("corpus", "corpus_ids", "corpus_dtype")),
+                 ("corpus", "corpus_ids", "corpus_dtype",
+                  "corpus_embeddings")),
 }
 
 
