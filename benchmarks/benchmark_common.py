@@ -51,6 +51,23 @@ def keras_fit_runner(model, features, labels, sample_weight=None):
     return run
 
 
+def torch_training_runner(model, optimizer, batch):
+    """`run(steps)`: PyTorch training steps on one batch of keyword inputs
+    (the model computes its loss from `labels`), gradients clipped at 1.0
+    as tfzoo's AdamW clips them."""
+    import torch
+
+    def run(steps):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    return run
+
+
 def measure_interleaved(runners, rounds, steps=1, warmup_steps=1):
     """Wall and CPU seconds per step for each runner, per round.
 

@@ -56,6 +56,7 @@ from benchmark_common import (  # noqa: E402
     load_average,
     measure_interleaved,
     measure_matmul_peak,
+    torch_training_runner,
 )
 from tfzoo.models.t5.hf_t5 import hf_config  # noqa: E402
 
@@ -251,16 +252,7 @@ def transformers_trainer(backbone, args, config):
                                           dtype=torch.long),
         "labels": torch.tensor(labels, dtype=torch.long),
     }
-
-    def run(steps):
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-
-    return run
+    return torch_training_runner(model, optimizer, batch)
 
 
 # ------------------------------------------------------------ breakdown --

@@ -30,6 +30,7 @@ from benchmark_common import (  # noqa: E402
     keras_fit_runner,
     measure_interleaved,
     measure_matmul_peak,
+    torch_training_runner,
 )
 
 
@@ -148,16 +149,7 @@ def transformers_runner(config, args):
         "attention_mask": torch.tensor(features["padding_mask"]),
         "labels": torch.tensor(labels, dtype=torch.long),
     }
-
-    def run(steps):
-        for _ in range(steps):
-            optimizer.zero_grad()
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-
-    return run
+    return torch_training_runner(model, optimizer, batch)
 
 
 def main():
