@@ -10,7 +10,8 @@ far too long, and search time does not depend on the vectors' values) --
 serves it with `python -m serving.server` (no batching) and measures one
 gRPC client sending one short query a request with top_k=10, alternating
 in blocks of 10 with the in-process `search` signature call of the same
-SavedModel. Prints p50/p99 latency, requests/s, the SavedModel's size on
+SavedModel, and with its `serving_default` (the query's embedding
+alone: what search adds is the difference). Prints p50/p99 latency, requests/s, the SavedModel's size on
 disk and the load average before and after (the machine is shared: other
 processes slow these figures down).
 
@@ -106,16 +107,22 @@ def measure(model, size, dtype, args, directory, texts_ids_vectors):
                                  corpus_embeddings=vectors)
     export_seconds = time.perf_counter() - start
     megabytes = directory_megabytes(version)
-    search = tf.saved_model.load(version).signatures["search"]
+    loaded = tf.saved_model.load(version)
+    search = loaded.signatures["search"]
+    embed = loaded.signatures["serving_default"]
     top_k = tf.constant([TOP_K])
 
     def in_process(text):
         outputs = search(query=tf.constant([text]), top_k=top_k)
         return {name: value.numpy() for name, value in outputs.items()}
 
+    def embed_only(text):
+        return embed(text=tf.constant([text]))["embeddings"].numpy()
+
     asked = queries(args.requests)
     timed_calls(in_process, asked[:10])  # first calls
-    results = {"in-process": [], "grpc": []}
+    timed_calls(embed_only, asked[:10])
+    results = {"in-process": [], "grpc": [], "embed": []}
     log_path = os.path.join(directory, f"server-{size}-{dtype}.log")
     start = time.perf_counter()
     flags = ["--model_name=search", f"--model_base_path={base}"]
@@ -135,6 +142,8 @@ def measure(model, size, dtype, args, directory, texts_ids_vectors):
                 results["in-process"] += timed_calls(
                     in_process, asked[block:block + 10])
                 results["grpc"] += timed_calls(grpc, asked[block:block + 10])
+                results["embed"] += timed_calls(
+                    embed_only, asked[block:block + 10])
             after = load_averages()
     print(f"\n{size:,} passages, {dtype}: SavedModel {megabytes:.0f} MB, "
           f"export {export_seconds:.0f} s, server up in {up_seconds:.0f} s")
@@ -142,7 +151,9 @@ def measure(model, size, dtype, args, directory, texts_ids_vectors):
     print(f"  {'setting':40s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s}")
     print("  " + row("gRPC search, 1 client, top_k=10", results["grpc"]))
     print("  " + row("in-process search signature call",
-                     results["in-process"]), flush=True)
+                     results["in-process"]))
+    print("  " + row("in-process serving_default (query only)",
+                     results["embed"]), flush=True)
 
 
 def main():
