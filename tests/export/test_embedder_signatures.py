@@ -11,6 +11,8 @@ import tensorflow as tf
 from tests.export.servables import serve, signature_defs
 from tests.models.test_text_embedder import embedder as tiny_embedder
 from tfzoo.export import export_saved_model, read_warmup_file
+from tfzoo.export.embedder_signatures import corpus_index
+from tfzoo.models.text_embedder import unit_vectors
 
 CORPUS = ["red green blue", "gold grey", "pink teal jade", "navy amber",
           "crimson lime", "rose cyan mint", "red", "ash"]
@@ -92,18 +94,27 @@ def test_bad_corpora_and_top_k_are_named(embedder, exported, tmp_path):
                                         top_k=tf.constant([top_k]))
 
 
-def test_precomputed_corpus_embeddings(embedder, exported, tmp_path):
+def test_precomputed_corpus_embeddings(embedder, tmp_path):
     # Scaled rows: the index normalises given vectors as encoded ones.
-    given = export_saved_model(
-        embedder, str(tmp_path / "given"), corpus=CORPUS, corpus_ids=IDS,
-        corpus_embeddings=3 * embedder.encode(CORPUS))
-    request = {"query": tf.constant(QUERIES), "top_k": tf.constant([3, 1, 8])}
-    expected = tf.saved_model.load(exported).signatures["search"](**request)
-    actual = tf.saved_model.load(given).signatures["search"](**request)
+    given = corpus_index(embedder, CORPUS, IDS, progress=False,
+                         embeddings=3 * embedder.encode(CORPUS))
+    encoded = corpus_index(embedder, CORPUS, IDS, progress=False)
+    queries = unit_vectors(embedder.encode(QUERIES))
+    top_k = tf.constant([3, 1, 8])
+    expected, actual = (index.search(queries, top_k)
+                        for index in (encoded, given))
     for name in ("ids", "texts"):
         assert actual[name].numpy().tolist() == expected[name].numpy().tolist()
     np.testing.assert_allclose(actual["scores"], expected["scores"],
                                atol=1e-5)
+    # The given vectors are the ones searched: ash gets the first query's.
+    vectors = embedder.encode(CORPUS)
+    vectors[-1] = 2 * queries[0].numpy()
+    best = corpus_index(embedder, CORPUS, IDS, progress=False,
+                        embeddings=vectors).search(queries[:1], top_k[:1])
+    assert best["ids"].numpy()[0, 0] == b"doc-7"
+    np.testing.assert_allclose(best["scores"][0, 0], 1.0, atol=1e-5)
+    # export_saved_model passes them on, checked before anything is saved.
     dim = embedder.embedding_dim
     for embeddings, message in (
             (np.ones((len(CORPUS) - 1, dim)), r"must be \[len\(corpus\)"),
