@@ -33,20 +33,10 @@ def read_classification_file(
     >>> sorted(examples), len(examples["text"]), report.num_skipped
     (['label', 'text', 'text_pair'], 300, 0)
     """
-    extension = os.path.splitext(str(path))[1].lower()
     columns = {"text": text_column, "label": label_column}
     if text_pair_column is not None:
         columns["text_pair"] = text_pair_column
-    if extension == ".jsonl":
-        records = _jsonl_records(path)
-    elif extension in (".csv", ".tsv"):
-        records = _delimited_records(path, extension, list(columns.values()))
-    else:
-        raise ValueError(
-            f"{path}: unsupported file extension {extension!r}. Fix: use "
-            f"one of {', '.join(SUPPORTED_EXTENSIONS)} (the format is chosen "
-            f"by extension)."
-        )
+    records = records_of_file(path, list(columns.values()))
 
     examples = {key: [] for key in columns}
     report = ReadReport(str(path))
@@ -132,6 +122,21 @@ def encode_labels(labels, label_names, path=None):
             )
         encoded.append(ids[label])
     return encoded
+
+
+def records_of_file(path, required_columns=()):
+    """`(line_number, dict)` records of a JSONL, CSV or TSV file (chosen by
+    extension); a CSV/TSV header must name `required_columns`."""
+    extension = os.path.splitext(str(path))[1].lower()
+    if extension == ".jsonl":
+        return _jsonl_records(path)
+    if extension in (".csv", ".tsv"):
+        return _delimited_records(path, extension, list(required_columns))
+    raise ValueError(
+        f"{path}: unsupported file extension {extension!r}. Fix: use "
+        f"one of {', '.join(SUPPORTED_EXTENSIONS)} (the format is chosen "
+        f"by extension)."
+    )
 
 
 def _jsonl_records(path):

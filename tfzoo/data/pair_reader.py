@@ -2,13 +2,8 @@
 data) from JSON Lines, CSV or TSV files."""
 
 import math
-import os
 
-from tfzoo.data.classification_reader import (
-    SUPPORTED_EXTENSIONS,
-    _delimited_records,
-    _jsonl_records,
-)
+from tfzoo.data.classification_reader import records_of_file
 from tfzoo.data.read_report import ReadReport
 
 
@@ -33,20 +28,9 @@ def read_pair_file(path, text_column="text", text_pair_column="text_pair",
     >>> sorted(pairs), len(pairs["text"]), report.num_skipped
     (['score', 'text', 'text_pair'], 120, 0)
     """
-    extension = os.path.splitext(str(path))[1].lower()
     required = {"text": text_column, "text_pair": text_pair_column}
     optional = {"score": score_column, "negative": negative_column}
-    if extension == ".jsonl":
-        records = _jsonl_records(path)
-    elif extension in (".csv", ".tsv"):
-        records = _delimited_records(path, extension,
-                                     list(required.values()))
-    else:
-        raise ValueError(
-            f"{path}: unsupported file extension {extension!r}. Fix: use "
-            f"one of {', '.join(SUPPORTED_EXTENSIONS)} (the format is chosen "
-            f"by extension)."
-        )
+    records = records_of_file(path, list(required.values()))
     columns = None
     pairs = None
     report = ReadReport(str(path))

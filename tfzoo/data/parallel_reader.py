@@ -2,13 +2,8 @@
 files."""
 
 import dataclasses
-import os
 
-from tfzoo.data.classification_reader import (
-    SUPPORTED_EXTENSIONS,
-    _delimited_records,
-    _jsonl_records,
-)
+from tfzoo.data.classification_reader import records_of_file
 from tfzoo.data.read_report import ReadReport
 
 
@@ -47,17 +42,7 @@ def read_parallel_file(path, source_language="en", target_language=None,
     >>> pairs.source_column, pairs.target_column, len(pairs.sources)
     ('en', 'art', 200)
     """
-    extension = os.path.splitext(str(path))[1].lower()
-    if extension == ".jsonl":
-        records = _jsonl_records(path)
-    elif extension in (".csv", ".tsv"):
-        records = _delimited_records(path, extension, [])
-    else:
-        raise ValueError(
-            f"{path}: unsupported file extension {extension!r}. Fix: use "
-            f"one of {', '.join(SUPPORTED_EXTENSIONS)} (the format is chosen "
-            f"by extension)."
-        )
+    records = records_of_file(path)
     columns = None
     result = None
     report = ReadReport(str(path))
