@@ -14,4 +14,5 @@ from tfzoo.metrics.squad_metrics import (
     token_f1,
 )
 from tfzoo.metrics.retrieval_metrics import retrieval_metrics
+from tfzoo.metrics.rouge import mean_words, rouge
 from tfzoo.metrics.sts_metrics import sts_metrics
