@@ -22,6 +22,11 @@ from tfzoo.preprocessing.label_encoder import LabelEncoder
 from tfzoo.preprocessing.masked_lm_masker import MaskedLMMasker
 from tfzoo.preprocessing.multi_segment_packer import MultiSegmentPacker
 from tfzoo.preprocessing.next_sentence_pairs import make_next_sentence_pairs
+from tfzoo.preprocessing.span_corruption import (
+    SpanCorruption,
+    random_spans_noise_mask,
+    token_chunks,
+)
 from tfzoo.preprocessing.t5_seq2seq_lm_preprocessor import (
     T5Seq2SeqLMPreprocessor,
 )

@@ -118,15 +118,26 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
 
     def call(self, x, y=None, sample_weight=None):
         sources, targets = _sources_and_targets(x, y)
-        source_ids = self._ended(sources, self.encoder_sequence_length,
+        return self.pack(
+            self._token_ids(sources),
+            None if targets is None else self._token_ids(targets),
+            sample_weight,
+        )
+
+    def pack(self, source_ids, target_ids=None, sample_weight=None):
+        """Packs token ids (ragged int `[batch, None]`, without `</s>`)
+        as `call` packs text: `(features, labels, sample_weight)`, or the
+        encoder features alone without targets. `SpanCorruption` packs
+        its corrupted pairs with this."""
+        source_ids = self._ended(source_ids, self.encoder_sequence_length,
                                  "sources")
         token_ids, padding_mask = self._padded(source_ids,
                                                self.encoder_sequence_length)
         features = {"encoder_token_ids": token_ids,
                     "encoder_padding_mask": padding_mask}
-        if targets is None:
+        if target_ids is None:
             return features
-        labels = self._ended(targets, self.decoder_sequence_length,
+        labels = self._ended(target_ids, self.decoder_sequence_length,
                              "targets")
         label_ids, label_mask = self._padded(labels,
                                              self.decoder_sequence_length)
@@ -140,17 +151,20 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
             weights *= tf.reshape(tf.cast(sample_weight, "float32"), [-1, 1])
         return features, label_ids, weights
 
-    def _ended(self, texts, sequence_length, kind):
-        """Ragged ids: each text's tokens, cut to fit (counted), then
-        `</s>`."""
+    def _token_ids(self, texts):
         ids = self.tokenizer.tokenize(texts)
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
+        return ids
+
+    def _ended(self, ids, sequence_length, kind):
+        """Each row of ragged `ids` cut to fit (counted), then `</s>`."""
         self._counts.add(kind, tf.reduce_sum(tf.cast(
             ids.row_lengths() > sequence_length - 1, "int64")))
         ids = tf.cast(ids[:, :sequence_length - 1], "int32")
         ends = tf.RaggedTensor.from_tensor(
-            tf.fill([ids.nrows(), 1], self.end_id))
+            tf.fill([ids.nrows(), 1], self.end_id),
+            row_splits_dtype=ids.row_splits.dtype)
         return tf.concat([ids, ends], axis=1)
 
     def _padded(self, ids, sequence_length):
