@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
@@ -33,6 +34,29 @@ def run_recipe(name, *args, timeout=600, check=True, cwd=ROOT):
         assert result.returncode == 0, (result.stdout[-3000:]
                                         + result.stderr[-3000:])
     return result
+
+
+def run_until_checkpoint(name, model_dir, *args, timeout=400):
+    """Starts `python recipes/<name>.py --model_dir model_dir args...` and
+    kills it (SIGKILL, as a crash or a preempted machine would) once its
+    first checkpoint is on disk; returns what it printed."""
+    from tfzoo.training import latest_checkpoint_state
+
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "recipes", f"{name}.py"),
+         "--model_dir", str(model_dir), *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    checkpoints = os.path.join(str(model_dir), "checkpoints")
+    deadline = time.monotonic() + timeout
+    try:
+        while latest_checkpoint_state(checkpoints) is None:
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.2)
+    finally:
+        process.kill()
+    return process.communicate()[0]
 
 
 def load_recipe(name):

@@ -1,4 +1,4 @@
-"""Every BERT recipe (and t5_translate) takes the common flags and explains
+"""Every BERT recipe (and the T5 ones) takes the common flags and explains
 each in --help."""
 
 import re
@@ -8,7 +8,7 @@ import pytest
 from tests.recipes.recipe_runs import load_recipe
 
 RECIPES = ("bert_pretrain", "bert_classify", "bert_ner", "bert_qa",
-           "semantic_search", "t5_translate")
+           "semantic_search", "t5_translate", "t5_summarize")
 COMMON_FLAGS = (
     "--preset", "--init_checkpoint", "--strategy", "--precision", "--epochs",
     "--batch_size", "--learning_rate", "--sequence_length", "--model_dir",

@@ -11,8 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -25,6 +23,7 @@ from tests.recipes.recipe_runs import (
     printed_query_command,
     printed_value,
     run_recipe,
+    run_until_checkpoint,
 )
 from tfzoo.training import latest_checkpoint_state
 
@@ -44,31 +43,11 @@ TINY = ("--epochs", EPOCHS, "--hidden_dim", 64, "--learning_rate", 3e-3,
         "--checkpoint_every", INTERRUPTED_AT)
 
 
-def run_until_checkpoint(model_dir, timeout=400):
-    """Starts the recipe and kills it (SIGKILL, as a crash or a preempted
-    machine would) once its first checkpoint is on disk; returns what it
-    printed."""
-    process = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "recipes", "t5_translate.py"),
-         "--model_dir", str(model_dir), *map(str, TINY)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    deadline = time.monotonic() + timeout
-    try:
-        while latest_checkpoint_state(model_dir / "checkpoints") is None:
-            assert process.poll() is None, process.communicate()[0][-3000:]
-            assert time.monotonic() < deadline, "no checkpoint in time"
-            time.sleep(0.2)
-    finally:
-        process.kill()
-    return process.communicate()[0]
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """Killed after its first checkpoint, then run again to the end."""
     model_dir = tmp_path_factory.mktemp("t5_translate") / "run"
-    first = run_until_checkpoint(model_dir)
+    first = run_until_checkpoint("t5_translate", model_dir, *TINY)
     steps_after_first = latest_checkpoint_state(
         model_dir / "checkpoints")["global_step"]
     second = run_recipe("t5_translate", "--model_dir", model_dir, *TINY)

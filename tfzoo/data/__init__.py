@@ -1,7 +1,7 @@
 """Dataset readers that run before tf.data: plain Python lists out.
 
-Readers for classification (JSONL/CSV/TSV), text pairs and translation
-pairs (JSONL/CSV/TSV), retrieval sets (BEIR layout), CoNLL tagging, SQuAD
+Readers for classification (JSONL/CSV/TSV), text pairs, translation
+pairs and documents with summaries (JSONL/CSV/TSV), retrieval sets (BEIR layout), CoNLL tagging, SQuAD
 question answering and plain-text corpora. Each raises ValueError naming the file
 and line of bad data, and returns a `ReadReport` of any skipped records.
 
@@ -26,6 +26,7 @@ from tfzoo.data.read_report import ReadReport
 from tfzoo.data.samples import sample_names
 from tfzoo.data.samples import sample_path
 from tfzoo.data.squad_reader import read_squad
+from tfzoo.data.summarization_reader import read_summarization_file
 from tfzoo.data.text_corpus import read_text_corpus
 from tfzoo.data.text_corpus import stdlib_docstrings_corpus
 from tfzoo.data.tfds_loaders import DatasetNotPreparedError
@@ -48,6 +49,7 @@ __all__ = [
     "read_pair_file",
     "read_parallel_file",
     "read_squad",
+    "read_summarization_file",
     "read_text_corpus",
     "sample_names",
     "sample_path",

@@ -1,5 +1,5 @@
-"""Loads GLUE SST-2/MRPC/STS-B, IMDB, CoNLL-2003, SQuAD v1.1 and WMT/TED
-translation sets through TFDS.
+"""Loads GLUE SST-2/MRPC/STS-B, IMDB, CoNLL-2003, SQuAD v1.1, WMT/TED
+translation and news/bill summarisation sets through TFDS.
 
 `load_tfds(name, split)` reads a prepared TensorFlow Datasets (TFDS) dataset
 and maps each example to the feature dict tfzoo's pipelines use, returning
@@ -19,6 +19,10 @@ wmt14_translate/de-en, wmt_t2t_translate/de-en
                {"de", "en"}  (German and English sentences)
 ted_hrlr_translate/pt_to_en
                {"pt", "en"}  (Portuguese and English sentences)
+cnn_dailymail, gigaword, billsum, xsum
+               {"document", "summary"}  (cnn_dailymail's article and
+               highlights, billsum's text; xsum needs its manual
+               download prepared)
 =============  ========================================================
 
 `translation_languages(name)` gives a translation set's language codes
@@ -68,6 +72,10 @@ SUPPORTED_TFDS_DATASETS = (
     "wmt14_translate/de-en",
     "wmt_t2t_translate/de-en",
     "ted_hrlr_translate/pt_to_en",
+    "cnn_dailymail",
+    "gigaword",
+    "billsum",
+    "xsum",
 )
 
 # Translation sets: their language codes, the keys of each example.
@@ -77,8 +85,17 @@ TRANSLATION_LANGUAGES = {
     "ted_hrlr_translate/pt_to_en": ("pt", "en"),
 }
 
+# Summarisation sets: the features holding the document and its summary.
+SUMMARIZATION_FEATURES = {
+    "cnn_dailymail": ("article", "highlights"),
+    "gigaword": ("document", "summary"),
+    "billsum": ("text", "summary"),
+    "xsum": ("document", "summary"),
+}
+
 # Sets without class labels.
-NO_LABELS = ("squad", "glue/stsb", *TRANSLATION_LANGUAGES)
+NO_LABELS = ("squad", "glue/stsb", *TRANSLATION_LANGUAGES,
+             *SUMMARIZATION_FEATURES)
 
 # The exact TFDS builder name (with config) behind each supported name.
 _TFDS_NAMES = {
@@ -89,6 +106,7 @@ _TFDS_NAMES = {
     "conll2003": "conll2003/conll2003",
     "squad": "squad/v1.1",
     **{name: name for name in TRANSLATION_LANGUAGES},
+    **{name: name for name in SUMMARIZATION_FEATURES},
 }
 _ALIASES = {
     tfds_name: name for name, tfds_name in _TFDS_NAMES.items()
@@ -103,6 +121,7 @@ _LOCAL_READERS = {
     "conll2003": "read_conll",
     "squad": "read_squad",
     **{name: "read_parallel_file" for name in TRANSLATION_LANGUAGES},
+    **{name: "read_summarization_file" for name in SUMMARIZATION_FEATURES},
 }
 
 # Where TFDS downloads each dataset from; used when TFDS has no URL list
@@ -117,6 +136,11 @@ _FALLBACK_DOWNLOAD_HOSTS = {
     "wmt14_translate/de-en": ("www.statmt.org", "data.statmt.org"),
     "wmt_t2t_translate/de-en": ("www.statmt.org", "data.statmt.org"),
     "ted_hrlr_translate/pt_to_en": ("www.phontron.com",),
+    "cnn_dailymail": ("raw.githubusercontent.com",
+                      "huggingface.co"),
+    "gigaword": ("drive.google.com",),
+    "billsum": ("drive.google.com",),
+    "xsum": ("raw.githubusercontent.com",),
 }
 
 
@@ -183,6 +207,7 @@ def label_names(name, data_dir=None):
     if key in NO_LABELS:
         kind = ("extractive question answering" if key == "squad" else
                 "translation" if key in TRANSLATION_LANGUAGES else
+                "summarisation" if key in SUMMARIZATION_FEATURES else
                 "sentence similarity with a score from 0 to 5")
         raise ValueError(
             f"{key} is {kind} and has no class labels. Fix: use "
@@ -363,6 +388,10 @@ def _example_mapper(key, builder):
             "tokens": example["tokens"],
             "tags": tf.gather(tag_names, example["ner"]),
         }
+    if key in SUMMARIZATION_FEATURES:
+        document, summary = SUMMARIZATION_FEATURES[key]
+        return lambda example: {"document": example[document],
+                                "summary": example[summary]}
     if key in TRANSLATION_LANGUAGES:
         languages = TRANSLATION_LANGUAGES[key]
         return lambda example: {language: example[language]
