@@ -106,6 +106,19 @@ def test_pairs_rebuild_the_text_with_sentinels_in_order(tokenizer,
                 corrupted_lengths(length))
 
 
+def test_random_roll_keeps_pairs_whole(tokenizer):
+    rolled = SpanCorruption(tokenizer, 64, seed=3, random_roll=True)
+    first_is_noise = 0
+    for index in range(40):
+        ids = np.arange(3, 3 + 1 + index % 60)
+        inputs, targets = (t.numpy() for t in rolled.corrupt(ids, index))
+        assert merged(tokenizer, inputs, targets) == ids.tolist()
+        numbers = noise_spans(tokenizer, targets)[1]
+        assert numbers == list(range(len(numbers)))
+        first_is_noise += sentinel_number(tokenizer, inputs[0]) is not None
+    assert first_is_noise  # the mask moved
+
+
 def test_noise_statistics_over_many_examples(corruption):
     # The counts are T5's deterministic functions of the length, so the
     # overall noise share and mean span length only differ from 0.15 and
@@ -177,6 +190,18 @@ def test_tf_data_tf_function_and_batch_call_agree(tokenizer, corruption):
     assert features["decoder_token_ids"][:, 0].numpy().tolist() == [0] * 5
 
 
+def test_dataset_is_reproducible_and_reshuffles_noise(tokenizer):
+    def first_epoch_targets(dataset):
+        return [labels.numpy().tolist() for _, labels, _ in dataset]
+
+    make = lambda: SpanCorruption(tokenizer, 64, seed=9).dataset(  # noqa
+        TEXTS, batch_size=4)
+    dataset = make()
+    first = first_epoch_targets(dataset)
+    assert first == first_epoch_targets(make())  # same seed, same data
+    assert first != first_epoch_targets(dataset)  # a new epoch, new noise
+
+
 def test_short_and_empty_sequences(tokenizer, corruption):
     inputs, targets = corruption.corrupt(tf.constant([], tf.int32), 0)
     assert inputs.shape == (0,) and targets.shape == (0,)
@@ -228,6 +253,9 @@ def test_t5_fits_on_its_output(tokenizer, corruption):
     model = T5Seq2SeqLM(T5Backbone.from_preset(
         "t5_tiny", vocabulary_size=tokenizer.vocabulary_size))
     model.compile(jit_compile=False)
-    dataset = corruption.dataset(TEXTS, batch_size=4).take(1)
-    history = model.fit(dataset, epochs=1, verbose=0)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(corruption.dataset(TEXTS, batch_size=4),
+                        steps_per_epoch=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(b, w.numpy()) for b, w in
+               zip(before, model.trainable_weights))
