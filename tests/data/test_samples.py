@@ -18,6 +18,8 @@ DATA_FILES = [
     "sentiment_pairs_train.jsonl",
     "sentiment_test.jsonl",
     "sentiment_train.jsonl",
+    "summarization_test.jsonl",
+    "summarization_train.jsonl",
     "translation_test.jsonl",
     "translation_train.jsonl",
 ]
@@ -83,3 +85,23 @@ def test_the_translation_samples_are_what_their_script_writes():
         "subject": phrase, "verb": module.INTRANSITIVE[0], "object": None,
         "place": None, "tense": "present"}) == (
         "The big dog sleeps.", "Vaku grana ta dorme.")
+
+
+def test_the_summarization_samples_are_what_their_script_writes():
+    """scripts/make_summarization_samples.py regenerates them exactly, and
+    no headline is a sentence of its report."""
+    import json
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    script = os.path.join(root, "scripts", "make_summarization_samples.py")
+    result = subprocess.run([sys.executable, script, "--check"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(sample_path("summarization_train.jsonl")) as file:
+        rows = [json.loads(line) for line in file]
+    assert len(rows) == 1200
+    for row in rows:
+        assert row["summary"] not in row["document"]
