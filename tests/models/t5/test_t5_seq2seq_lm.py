@@ -1,6 +1,7 @@
 """Tests of `T5Seq2SeqLM`: greedy ids equal to transformers' `generate`,
 batched equals alone (greedy and beams), the encoder runs once in one
-traced program, seeded sampling, and raw-text training with the
+traced program, one XLA program per source bucket, target bucket and
+batch size, seeded sampling, and raw-text training with the
 preprocessor (XLA step), then a `.keras` round trip."""
 
 import os
@@ -129,6 +130,42 @@ def test_batched_equals_alone_and_encoder_runs_once():
         SOURCES, stop_token_ids=None, **plain)
     assert as_dict["padding_mask"].all()
     assert model.generate_trace_count == len(settings) + 1  # + sampling
+
+
+def test_one_xla_program_per_source_bucket_target_bucket_and_batch():
+    """Sources of 3 to 14 tokens share the 16-token bucket and 5 to 16 new
+    tokens the 16-token target bucket: one traced function, fed one shape
+    per batch size (XLA compiles one program per shape). A longer source
+    or target, or another batch size, adds exactly one."""
+    keras.utils.set_random_seed(7)
+    model = T5Seq2SeqLM(T5Backbone(VOCABULARY, 1, 2, 16, 32,
+                                   num_decoder_layers=1))
+    programs = set()  # (traced function, shape of the padded sources)
+    make_function = model._generate_function
+
+    def recording(*args, **kwargs):
+        function = make_function(*args, **kwargs)
+
+        def call(source_ids, *rest):
+            programs.add((id(function), tuple(source_ids.shape)))
+            return function(source_ids, *rest)
+        return call
+
+    model._generate_function = recording
+    options = dict(jit_compile=True, stop_token_ids=None)
+    for sources, new_tokens in [([[5, 6, 1]], 5), ([[7] * 13 + [1]], 16),
+                                ([[9] * 8 + [1]], 9)]:
+        model.generate(sources, max_new_tokens=new_tokens, **options)
+    assert model.generate_trace_count == 1 and len(programs) == 1, programs
+    model.generate([[5, 6, 1], [8] * 10 + [1]], max_new_tokens=7, **options)
+    assert model.generate_trace_count == 1 and len(programs) == 2
+    model.generate([[5] * 20 + [1]], max_new_tokens=7, **options)
+    assert model.generate_trace_count == 1 and len(programs) == 3
+    model.generate([[5, 6, 1]], max_new_tokens=17, **options)
+    assert model.generate_trace_count == 2 and len(programs) == 4
+    # Each traced function was traced once, whatever shapes it was fed.
+    assert all(function.experimental_get_tracing_count() == 1 for function
+               in model._generate_functions.by_key.values())
 
 
 def test_bad_generate_and_fit_arguments():
