@@ -31,7 +31,7 @@ EVAL_DOCUMENTS = 16
 BEAMS = 2
 # t5_tiny at half its width, 600 of the 1200 training reports, a short
 # evaluation and no XLA, so that the module takes about a minute and a
-# half on 2 CPU cores. The default run: full width, 1200 reports, 10
+# half on 2 CPU cores (91 s measured). The default run: full width, 1200 reports, 10
 # epochs, XLA; see the README.
 TINY = ("--epochs", EPOCHS, "--hidden_dim", 64, "--learning_rate", 3e-3,
         "--max_train_examples", 600, "--max_eval_examples", EVAL_DOCUMENTS,
@@ -60,16 +60,17 @@ def test_rouge_rises_far_above_the_untrained_start(run):
     assert results["num_training_documents"] == 600
     assert results["num_eval_documents"] == EVAL_DOCUMENTS
     assert results["task_prefix"] == "summarize: "
-    # Measured (76 steps of a half-width t5_tiny on 600 reports): ROUGE-1
-    # 0 -> about 30, while the lead sentence scores about 22 (ROUGE-2
-    # 5); the untrained model writes a word or two. The default run
-    # (full width, 1200 reports, 10 epochs) goes far beyond; see the
-    # README.
+    # Measured (76 steps of a half-width t5_tiny on 600 reports, 16
+    # held-out ones): ROUGE-1 0.0 -> 45.0, ROUGE-2 0.0 -> 26.7, while the
+    # lead sentence scores 24.3 and 8.3; the untrained model repeats a
+    # word. The default run (full width, 1200 reports, 10 epochs)
+    # reaches ROUGE-1 74.2; see the README.
     assert before["rouge1"] < 5, results
     assert after["rouge1"] > before["rouge1"] + 15, results
     assert after["rouge2"] > before["rouge2"] + 5, results
     assert 15 < lead["rouge1"] < 35 and lead["rouge2"] < 12, results
-    assert after["rouge1"] > lead["rouge1"], results
+    assert after["rouge1"] > lead["rouge1"] + 10, results
+    assert after["rouge2"] > lead["rouge2"] + 8, results
     assert after["rougeL"] <= after["rouge1"] + 1e-6
     assert 2 < after["mean_words"] < 12, results
     assert f"after training: rouge1 {after['rouge1']:.2f}," in stdout
