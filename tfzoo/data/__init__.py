@@ -1,8 +1,8 @@
 """Dataset readers that run before tf.data: plain Python lists out.
 
 Readers for classification (JSONL/CSV/TSV), text pairs, translation
-pairs and documents with summaries (JSONL/CSV/TSV), retrieval sets (BEIR layout), CoNLL tagging, SQuAD
-question answering and plain-text corpora. Each raises ValueError naming the file
+pairs and documents with summaries (JSONL/CSV/TSV), retrieval sets (BEIR
+layout), CoNLL tagging, SQuAD question answering and plain-text corpora. Each raises ValueError naming the file
 and line of bad data, and returns a `ReadReport` of any skipped records.
 
 >>> from tfzoo.data import label_vocabulary, read_classification_file
@@ -29,6 +29,7 @@ from tfzoo.data.squad_reader import read_squad
 from tfzoo.data.summarization_reader import read_summarization_file
 from tfzoo.data.text_corpus import read_text_corpus
 from tfzoo.data.text_corpus import stdlib_docstrings_corpus
+from tfzoo.data.text_corpus import tfds_text_corpus
 from tfzoo.data.tfds_loaders import DatasetNotPreparedError
 from tfzoo.data.tfds_loaders import SUPPORTED_TFDS_DATASETS
 from tfzoo.data.tfds_loaders import label_names as tfds_label_names
@@ -54,6 +55,7 @@ __all__ = [
     "sample_names",
     "sample_path",
     "stdlib_docstrings_corpus",
+    "tfds_text_corpus",
     "load_tfds",
     "tfds_label_names",
     "translation_languages",
