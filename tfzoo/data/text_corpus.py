@@ -82,6 +82,46 @@ def stdlib_docstrings_corpus(max_documents=None, min_sentences=2):
     return corpus
 
 
+def tfds_text_corpus(name, data_dir=None, split="train", max_documents=None,
+                     feature="text"):
+    """Documents of a prepared TFDS text set (wikipedia/20230601.en, c4,
+    ...): each example's `feature` split into sentences at ".", "?" or
+    "!" before a capital letter, one document an example with at least
+    two sentences. Nothing is downloaded.
+    """
+    import tensorflow_datasets as tfds
+
+    from tfzoo.data.tfds_loaders import DatasetNotPreparedError
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        raise DatasetNotPreparedError(
+            f"Cannot load TFDS dataset {name!r}: it is not prepared in "
+            f"{builder.data_dir}. Fix: on a machine with internet, run "
+            f"`tfds build {name} --data_dir={builder.data_dir_root}`, copy "
+            f"that directory here and pass it as --data_dir; or pass local "
+            f"text files."
+        )
+    features = builder.info.features
+    if feature not in features:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no {feature!r} feature (it has "
+            f"{', '.join(features)}). Fix: pass a text set such as "
+            f"wikipedia/20230601.en."
+        )
+    if max_documents is not None:
+        split = f"{split}[:{max_documents}]"
+    corpus = []
+    for example in builder.as_dataset(split=split).as_numpy_iterator():
+        text = example[feature].decode("utf-8")
+        sentences = [sentence.strip() for paragraph in text.split("\n")
+                     for sentence in SENTENCE_BOUNDARY.split(paragraph)
+                     if sentence.strip()]
+        if len(sentences) >= 2:
+            corpus.append(sentences)
+    return corpus
+
+
 def _expand_paths(paths):
     """Sorted file paths for one path, one glob pattern, or a list of them."""
     if isinstance(paths, (str, os.PathLike)):
