@@ -8,7 +8,7 @@ import pytest
 from tests.recipes.recipe_runs import load_recipe
 
 RECIPES = ("bert_pretrain", "bert_classify", "bert_ner", "bert_qa",
-           "semantic_search", "t5_translate", "t5_summarize")
+           "semantic_search", "t5_pretrain", "t5_translate", "t5_summarize")
 COMMON_FLAGS = (
     "--preset", "--init_checkpoint", "--strategy", "--precision", "--epochs",
     "--batch_size", "--learning_rate", "--sequence_length", "--model_dir",

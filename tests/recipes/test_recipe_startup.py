@@ -9,8 +9,8 @@ import pytest
 from tests.recipes.recipe_runs import ROOT
 
 RECIPES = ("bert_classify", "bert_ner", "bert_pretrain", "bert_qa",
-           "gpt_pretrain", "quickstart", "semantic_search", "t5_summarize",
-           "t5_translate")
+           "gpt_pretrain", "quickstart", "semantic_search", "t5_pretrain",
+           "t5_summarize", "t5_translate")
 NOISE = ("absl::InitializeLog", "cudart_stub", "oneDNN", "cuInit",
          "cpu_feature_guard")
 

@@ -440,11 +440,14 @@ class TaskBase:
                       shuffle=False):
         """Raw data to a dataset of model inputs, via the preprocessor.
 
-        A `tf.data.Dataset` must yield batches of raw data; other data
-        (lists or arrays of strings, and labels) is batched here, keeping
-        the last partial batch: nothing is dropped.
+        A `tf.data.Dataset` yields batches of raw data (or of model
+        inputs, passed on as they are); other data (lists or arrays of
+        strings, and labels) is batched here, keeping the last partial
+        batch: nothing is dropped.
         """
         if isinstance(x, tf.data.Dataset):
+            if self._yields_model_inputs(x):
+                return x  # e.g. SpanCorruption.dataset's packed batches
             dataset = x
         else:
             if isinstance(x, tuple):
@@ -474,6 +477,14 @@ class TaskBase:
             # Re-batch so that every batch has the same size.
             dataset = dataset.unbatch().batch(batch_size or 32)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def _yields_model_inputs(self, dataset):
+        """Whether `dataset`'s elements are already the model's inputs (a
+        dict holding every input key), not raw data for the preprocessor."""
+        spec = dataset.element_spec
+        features = spec[0] if isinstance(spec, tuple) else spec
+        return isinstance(features, dict) and all(
+            key in features for key in self.input_keys)
 
     def _checked_data(self, data):
         """Checks keys and token ids of dicts and datasets of inputs."""

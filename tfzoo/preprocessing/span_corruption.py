@@ -81,6 +81,24 @@ def corrupted_lengths(length, noise_density=0.15,
     return length - noise + spans + 1, noise + spans + 1
 
 
+def longest_chunk(encoder_sequence_length, noise_density=0.15,
+                  mean_noise_span_length=3.0):
+    """`(chunk_length, targets_length)`: the most tokens whose corrupted
+    inputs, with `</s>`, fit `encoder_sequence_length`, and the length of
+    their targets with `</s>` (T5's `random_spans_helper`).
+
+    >>> longest_chunk(512)
+    (568, 114)
+    """
+    length = int(encoder_sequence_length) - 1
+    while corrupted_lengths(length + 1, noise_density,
+                            mean_noise_span_length)[0] \
+            <= encoder_sequence_length:
+        length += 1
+    return length, corrupted_lengths(length, noise_density,
+                                     mean_noise_span_length)[1]
+
+
 def random_spans_noise_mask(length, seed, noise_density=0.15,
                             mean_noise_span_length=3.0, random_roll=False):
     """T5's noise mask: bool `[length]`, True on the hidden tokens.
@@ -271,7 +289,9 @@ class SpanCorruption(keras.layers.Layer):
         self.seed = random.randrange(2**31) if seed is None else int(seed)
         self.length_buckets = bool(length_buckets)
         self.random_roll = bool(random_roll)
-        self.chunk_length = self._longest_chunk()
+        self.chunk_length, self.decoder_sequence_length = longest_chunk(
+            self.encoder_sequence_length, self.noise_density,
+            self.mean_noise_span_length)
         _, spans = self._span_counts(self.chunk_length)
         if spans > extra_ids:
             raise ValueError(
@@ -280,7 +300,6 @@ class SpanCorruption(keras.layers.Layer):
                 f"a shorter encoder_sequence_length, a longer "
                 f"mean_noise_span_length, or more extra_ids."
             )
-        self.decoder_sequence_length = self._lengths(self.chunk_length)[1]
         self.sentinel_ids = [tokenizer.sentinel_id(i)
                              for i in range(extra_ids)]
         # Checks </s> and <pad> = 0, and packs as T5 fine-tuning does.
@@ -292,17 +311,6 @@ class SpanCorruption(keras.layers.Layer):
     def _span_counts(self, length):
         return span_counts(length, self.noise_density,
                            self.mean_noise_span_length)
-
-    def _lengths(self, length):
-        return corrupted_lengths(length, self.noise_density,
-                                 self.mean_noise_span_length)
-
-    def _longest_chunk(self):
-        """The most tokens whose corrupted inputs fit the encoder."""
-        length = self.encoder_sequence_length - 1
-        while self._lengths(length + 1)[0] <= self.encoder_sequence_length:
-            length += 1
-        return length
 
     def corrupt(self, token_ids, index):
         """One sequence's `(inputs, targets)`, int32 `[None]` each, without

@@ -41,11 +41,14 @@ MODEL_SETTINGS = (
 
 
 def add_seq2seq_flags(parser, defaults, dropout_note="", target="target",
-                      num_beams=4):
+                      num_beams=4, target_length_flag=True,
+                      vocabulary_texts="the training pairs"):
     """The model, training, vocabulary and decoding flags; `defaults`
     overrides the training flags' defaults and may set
     `vocabulary_size`. `target` names what is generated ("translation",
-    "summary") in the help."""
+    "summary") in the help; `target_length_flag=False` leaves out
+    --target_sequence_length (a recipe that derives it);
+    `vocabulary_texts` names what a vocabulary is trained on."""
     model = parser.add_argument_group("model")
     model.add_argument(
         "--preset", default="t5_tiny", choices=sorted(T5_PRESETS),
@@ -77,17 +80,18 @@ def add_seq2seq_flags(parser, defaults, dropout_note="", target="target",
             action.help = ("the longest source in tokens, task prefix and "
                            "</s> included; longer ones are cut (default "
                            "%(default)s)")
-    parser.add_argument(
-        "--target_sequence_length", type=int,
-        default=defaults.get("target_sequence_length"),
-        help=f"the longest {target} in tokens with its </s>; longer ones "
-             f"are cut for training, counted and reported (default: "
-             f"{defaults.get('target_sequence_length') or '--sequence_length'})")
+    if target_length_flag:
+        parser.add_argument(
+            "--target_sequence_length", type=int,
+            default=defaults.get("target_sequence_length"),
+            help=f"the longest {target} in tokens with its </s>; longer "
+                 f"ones are cut for training, counted and reported "
+                 f"(default: {defaults.get('target_sequence_length') or '--sequence_length'})")
     model.add_argument(
         "--vocabulary_size", type=int,
         default=defaults.get("vocabulary_size", 300),
-        help="size of the SentencePiece vocabulary trained on the "
-             "training pairs when there is no --init_checkpoint or "
+        help=f"size of the SentencePiece vocabulary trained on "
+             f"{vocabulary_texts} when there is no --init_checkpoint or "
              "--vocabulary (an upper bound: small data may give fewer "
              "pieces; default %(default)s suits the bundled sample, real "
              "corpora want 8000-32000)")
@@ -148,9 +152,10 @@ def check_settings(args):
         args.max_new_tokens = args.target_sequence_length
 
 
-def load_tokenizer(args, run, texts):
+def load_tokenizer(args, run, texts, extra_ids=0):
     """The run's SentencePiece tokenizer: given, kept by the run being
-    resumed, or trained now on `texts()` with T5's conventions."""
+    resumed, or trained now on `texts()` with T5's conventions; with
+    `extra_ids` sentinels `<extra_id_0>`... on top (span corruption)."""
     from tfzoo.tokenizers import SentencePieceTokenizer
     from tfzoo.tokenizers import train_sentence_piece_model
 
@@ -174,16 +179,17 @@ def load_tokenizer(args, run, texts):
             remove_extra_whitespaces=True, hard_vocab_limit=False,
             input_sentence_size=2_000_000, shuffle_input_sentence=True)
         path = saved
-    tokenizer = SentencePieceTokenizer(path)
-    print(f"vocabulary: {tokenizer.vocabulary_size} SentencePiece pieces "
-          f"({path})")
+    tokenizer = SentencePieceTokenizer(path, extra_ids=extra_ids)
+    sentinels = f", {extra_ids} of them sentinels" if extra_ids else ""
+    print(f"vocabulary: {tokenizer.vocabulary_size} SentencePiece pieces"
+          f"{sentinels} ({path})")
     return tokenizer
 
 
-def build_model(args, run, texts):
+def build_model(args, run, texts, extra_ids=0):
     """The T5Seq2SeqLM to train, with its preprocessor: from
-    --init_checkpoint, or --preset (with --num_layers / --hidden_dim)
-    and a tokenizer from `load_tokenizer`."""
+    --init_checkpoint (with its own tokenizer), or --preset (with
+    --num_layers / --hidden_dim) and a tokenizer from `load_tokenizer`."""
     from tfzoo.models import T5Seq2SeqLM
     from tfzoo.preprocessing import T5Seq2SeqLMPreprocessor
     from tfzoo.recipes.initial_weights import load_seq2seq_checkpoint
@@ -203,7 +209,7 @@ def build_model(args, run, texts):
               f"a stack, hidden {backbone.hidden_dim}, vocabulary "
               f"{backbone.vocabulary_size})")
         return model
-    tokenizer = load_tokenizer(args, run, texts)
+    tokenizer = load_tokenizer(args, run, texts, extra_ids)
     overrides = {"dropout": args.dropout}
     if args.num_layers:
         overrides["num_layers"] = args.num_layers
@@ -228,11 +234,11 @@ def build_model(args, run, texts):
     return model
 
 
-def start_run(args, sources, targets, fixed_settings):
+def start_run(args, sources, targets, fixed_settings, extra_ids=0):
     """Imports TensorFlow, opens the run directory (resuming it), builds
     and compiles the model under the strategy; returns `(model, run)`.
     The vocabulary, when one is trained, is trained on `sources` (with
-    their task prefix) and `targets`."""
+    their task prefix) and `targets`, plus `extra_ids` sentinels."""
     from tfzoo.logs import import_tensorflow
 
     import_tensorflow()
@@ -246,7 +252,8 @@ def start_run(args, sources, targets, fixed_settings):
     run.start(vars(args), fixed_settings)
     strategy = prepare(args)
     with strategy.scope():
-        model = build_model(args, run, lambda: list(sources) + list(targets))
+        model = build_model(args, run, lambda: list(sources) + list(targets),
+                            extra_ids)
         model.compile(learning_rate=args.learning_rate,
                       jit_compile=not args.no_xla)
     return model, run
