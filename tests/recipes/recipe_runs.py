@@ -14,6 +14,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# The recipe tests train tiny models briefly, where compiling the XLA step
+# (once per run, 15-45 s on 2 CPU cores) costs more than it saves; the
+# defaults' XLA path is run by test_bert_ner's first run and by
+# tests/training.
+NO_XLA = ("--no_xla",)
 
 
 def run_recipe(name, *args, timeout=600, check=True, cwd=ROOT):

@@ -11,6 +11,7 @@ import pytest
 from serving.client import GrpcPredictionClient
 from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
+    NO_XLA,
     ROOT,
     load_recipe,
     printed_query_command,
@@ -30,9 +31,9 @@ def run(tmp_path_factory):
     (base / "elsewhere").mkdir()
     model_dir = base / "run"
     first = run_recipe("bert_classify", "--model_dir", "run",
-                       "--epochs", 1, cwd=base)
+                       "--epochs", 1, *NO_XLA, cwd=base)
     after_first = latest_checkpoint_state(model_dir / "checkpoints")
-    second = run_recipe("bert_classify", "--model_dir", "../run",
+    second = run_recipe("bert_classify", "--model_dir", "../run", *NO_XLA,
                         cwd=base / "elsewhere")
     return model_dir, first.stdout, after_first, second.stdout
 
@@ -205,7 +206,7 @@ def test_a_hugging_face_checkpoint_is_an_initial_checkpoint(tmp_path):
     checkpoint = os.path.join(os.path.dirname(package.__file__), "model")
     result = run_recipe(
         "bert_classify", "--init_checkpoint", checkpoint, "--epochs", 1,
-        "--learning_rate", 1e-4, "--no_xla", "--model_dir", tmp_path / "run")
+        "--learning_rate", 1e-4, *NO_XLA, "--model_dir", tmp_path / "run")
     assert f"backbone: {checkpoint} (6 layers, hidden 384, vocabulary " \
            f"30522)" in result.stdout
     assert printed_value(result.stdout, "accuracy") > 0.7

@@ -10,6 +10,7 @@ import pytest
 from serving.client import GrpcPredictionClient
 from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
+    NO_XLA,
     ROOT,
     load_recipe,
     printed_query_command,
@@ -31,7 +32,7 @@ def run(tmp_path_factory):
     first = run_recipe("bert_ner", "--model_dir", model_dir, "--epochs", 2,
                        "--strategy", "mirrored",
                        "--precision", "mixed_bfloat16")
-    second = run_recipe("bert_ner", "--model_dir", model_dir)
+    second = run_recipe("bert_ner", "--model_dir", model_dir, *NO_XLA)
     return model_dir, first.stdout, second.stdout
 
 

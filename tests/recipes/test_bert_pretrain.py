@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from tests.recipes.recipe_runs import load_recipe, printed_value, run_recipe
+from tests.recipes.recipe_runs import NO_XLA, load_recipe, printed_value
+from tests.recipes.recipe_runs import run_recipe
 from tfzoo.training import latest_checkpoint_state
 
 
@@ -15,9 +16,9 @@ from tfzoo.training import latest_checkpoint_state
 def run(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("pretrain") / "run"
     first = run_recipe("bert_pretrain", "--model_dir", model_dir,
-                       "--epochs", 1)
+                       "--epochs", 1, *NO_XLA)
     after_first = latest_checkpoint_state(model_dir / "checkpoints")
-    second = run_recipe("bert_pretrain", "--model_dir", model_dir)
+    second = run_recipe("bert_pretrain", "--model_dir", model_dir, *NO_XLA)
     return model_dir, first.stdout, after_first, second.stdout
 
 
@@ -56,7 +57,8 @@ def test_the_saved_backbone_starts_a_fine_tuning_recipe(run, tmp_path):
     assert (f"python recipes/bert_classify.py --init_checkpoint "
             f"{backbone}") in stdout
     result = run_recipe("bert_classify", "--init_checkpoint", backbone,
-                        "--epochs", 3, "--model_dir", tmp_path / "classify")
+                        "--epochs", 3, "--model_dir", tmp_path / "classify",
+                        *NO_XLA)
     assert f"backbone: {backbone} (2 layers, hidden 128" in result.stdout
     assert printed_value(result.stdout, "accuracy") > 0.6
     assert not os.path.exists(tmp_path / "classify" / "vocab.txt")

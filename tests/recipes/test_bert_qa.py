@@ -10,6 +10,7 @@ import pytest
 from serving.client import GrpcPredictionClient
 from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
+    NO_XLA,
     ROOT,
     load_recipe,
     printed_query_command,
@@ -33,7 +34,7 @@ def run(tmp_path_factory):
     train_file = directory / "train.json"
     train_file.write_text(json.dumps(data))
     model_dir = directory / "run"
-    args = ["--model_dir", model_dir, "--train_file", train_file]
+    args = ["--model_dir", model_dir, "--train_file", train_file, *NO_XLA]
     first = run_recipe("bert_qa", *args, "--epochs", 1)
     after_first = latest_checkpoint_state(model_dir / "checkpoints")
     second = run_recipe("bert_qa", *args)

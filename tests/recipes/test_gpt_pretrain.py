@@ -11,6 +11,7 @@ import pytest
 from serving.client import GrpcPredictionClient
 from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
+    NO_XLA,
     ROOT,
     load_recipe,
     printed_query_command,
@@ -24,11 +25,11 @@ def run(tmp_path_factory):
     """Three epochs, then five in the same directory."""
     model_dir = tmp_path_factory.mktemp("gpt") / "run"
     first = run_recipe("gpt_pretrain", "--model_dir", model_dir,
-                       "--epochs", 3)
+                       "--epochs", 3, *NO_XLA)
     steps_after_first = latest_checkpoint_state(
         model_dir / "checkpoints")["global_step"]
     second = run_recipe("gpt_pretrain", "--model_dir", model_dir,
-                        "--epochs", 5)
+                        "--epochs", 5, *NO_XLA)
     return model_dir, first.stdout, steps_after_first, second.stdout
 
 

@@ -16,6 +16,7 @@ import pytest
 from serving.client import GrpcPredictionClient
 from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
+    NO_XLA,
     ROOT,
     load_recipe,
     printed_query_command,
@@ -34,7 +35,8 @@ def run(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("semantic_search") / "run"
     result = run_recipe("semantic_search", "--model_dir", model_dir,
                         "--epochs", EPOCHS, "--batch_size", 64,
-                        "--learning_rate", 2e-3, "--sequence_length", 48)
+                        "--learning_rate", 2e-3, "--sequence_length", 48,
+                        *NO_XLA)
     with open(model_dir / "eval.json") as file:
         results = json.load(file)
     return model_dir, result.stdout, results
