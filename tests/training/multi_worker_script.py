@@ -1,4 +1,5 @@
-"""Trains a tiny BertClassifier with `model.fit`, for test_multi_worker.py.
+"""Trains a tiny BertClassifier (and, with `--t5`, a tiny T5Seq2SeqLM) with
+`model.fit`, for test_multi_worker.py.
 
     python -m tfzoo.launch tests/training/multi_worker_script.py
     python tests/training/multi_worker_script.py --strategy default
@@ -8,7 +9,8 @@ it trains a fresh model for a few epochs on the same global batches, in
 order. The last line printed is `RESULT {json}`: per input, the epoch
 losses, the logits of a few examples after training, the rows of the
 training data each step saw on this worker, and whether the XLA
-per-replica step was used. With `--fail_worker i`, worker i raises before
+per-replica step was used (and, with `--t5`, the T5 model's epoch
+losses). With `--fail_worker i`, worker i raises before
 training while the others wait for it in their first collective op.
 """
 
@@ -23,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 EXAMPLES = 128
 GLOBAL_BATCH = 32
 EPOCHS = 3
+T5_GLOBAL_BATCH = 16
 
 
 def main():
@@ -31,6 +34,8 @@ def main():
     parser.add_argument("--inputs", default="numpy,dataset",
                         help="comma-separated: numpy, dataset")
     parser.add_argument("--fail_worker", type=int, default=None)
+    parser.add_argument("--t5", action="store_true",
+                        help="also train a tiny T5Seq2SeqLM")
     args = parser.parse_args()
     print(f"PID {os.getpid()}", flush=True)
 
@@ -40,6 +45,7 @@ def main():
     # MultiWorkerMirroredStrategy must exist before any other TF op runs.
     strategy = resolve_strategy(args.strategy)
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from tests import synthetic_tasks as tasks
@@ -102,7 +108,35 @@ def main():
             ),
         }
 
+    def train_t5():
+        """A tiny T5Seq2SeqLM on reversed sources: its epoch losses."""
+        from tfzoo.models import T5Backbone, T5Seq2SeqLM
+
+        sources = np.random.default_rng(0).integers(3, 40, size=(64, 7))
+        ends = np.ones((64, 1), "int32")
+        labels = np.concatenate([sources[:, ::-1], ends], 1).astype("int32")
+        features = {
+            "encoder_token_ids": np.concatenate([sources, ends], 1).astype(
+                "int32"),
+            "encoder_padding_mask": np.ones((64, 8), "int32"),
+            "decoder_token_ids": np.concatenate(
+                [np.zeros((64, 1), "int32"), labels[:, :-1]], 1),
+            "decoder_padding_mask": np.ones((64, 8), "int32"),
+        }
+        keras.utils.set_random_seed(3)
+        with strategy.scope():
+            model = T5Seq2SeqLM(T5Backbone(
+                40, 1, 2, 32, 64, num_decoder_layers=1,
+                max_sequence_length=16))
+            model.compile(learning_rate=1e-2)
+        history = model.fit(features, labels, batch_size=T5_GLOBAL_BATCH,
+                            shuffle=False, epochs=EPOCHS, verbose=0)
+        return {"losses": [float(v) for v in history.history["loss"]],
+                "xla_per_replica": bool(model._xla_per_replica)}
+
     results = {inputs: train(inputs) for inputs in args.inputs.split(",")}
+    if args.t5:
+        results["t5"] = train_t5()
     print("RESULT " + json.dumps({
         "worker": worker,
         "replicas": strategy.num_replicas_in_sync,

@@ -3,7 +3,8 @@
 `python -m tfzoo.launch` starts `multi_worker_script.py` as two worker
 processes; each trains on its half of every global batch, with each
 replica's forward and backward pass XLA-compiled. The same script on one
-device (Keras compiles the whole step there) is the reference.
+device (Keras compiles the whole step there) is the reference. A tiny T5
+trains the same way after the BERT models.
 """
 
 import json
@@ -17,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "training", "multi_worker_script.py")
 EXAMPLES, GLOBAL_BATCH, EPOCHS = 128, 32, 3
 STEPS = EXAMPLES // GLOBAL_BATCH
+T5_STEPS = 64 // 16  # 64 pairs, global batches of 16
 
 
 def _env(**extra):
@@ -47,7 +49,7 @@ def _results(stdout):
 def test_two_workers_train_like_one_device_with_xla():
     reference = subprocess.Popen(
         [sys.executable, SCRIPT, "--strategy", "default", "--inputs",
-         "numpy"],
+         "numpy", "--t5"],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )
@@ -55,10 +57,10 @@ def test_two_workers_train_like_one_device_with_xla():
         # xla_ops logs each launch of an XLA program, device_compiler each
         # compilation.
         launched = _launch(
-            timeout=240, TF_CPP_MIN_LOG_LEVEL="0",
+            "--t5", timeout=300, TF_CPP_MIN_LOG_LEVEL="0",
             TF_CPP_VMODULE="xla_ops=1,device_compiler=1",
         )
-        single_out, single_err = reference.communicate(timeout=240)
+        single_out, single_err = reference.communicate(timeout=300)
     finally:
         reference.kill()
         reference.wait()
@@ -66,7 +68,8 @@ def test_two_workers_train_like_one_device_with_xla():
     assert reference.returncode == 0, single_err[-4000:]
     last = single_out.splitlines()[-1]
     assert last.startswith("RESULT "), single_out[-2000:]
-    single = json.loads(last.removeprefix("RESULT "))["numpy"]
+    single_report = json.loads(last.removeprefix("RESULT "))
+    single = single_report["numpy"]
     workers = _results(launched.stdout)
     assert sorted(workers) == [0, 1], launched.stdout[-2000:]
 
@@ -103,17 +106,29 @@ def test_two_workers_train_like_one_device_with_xla():
     # The loss moved: the comparison above is between trained models.
     assert single["losses"][-1] < single["losses"][0] - 0.05, single
 
+    # T5 (encoder-decoder, relative position bias, cross-attention): the
+    # two workers' XLA per-replica steps give one device's losses.
+    single_t5 = single_report["t5"]
+    assert single_t5["losses"][-1] < single_t5["losses"][0] * 0.9
+    for report in workers.values():
+        assert report["t5"]["xla_per_replica"], report["t5"]
+        for one, two in zip(single_t5["losses"], report["t5"]["losses"],
+                            strict=True):
+            assert abs(one - two) < 1e-4, (single_t5, report["t5"])
+
     for index in (0, 1):
         lines = [line for line in launched.stderr.splitlines()
                  if line.startswith(f"[worker {index}] ")]
         launches = [line for line in lines if "XlaLocalLaunchOpBase" in line]
         compiles = [line for line in lines
                     if "Compilation of XLA executable" in line]
-        # Two models (numpy, dataset) x STEPS x EPOCHS steps, all of them
-        # the gradient pass; one XLA compilation per model.
-        assert len(launches) == 2 * STEPS * EPOCHS, launches[:3]
+        # Two BERT models (numpy, dataset) x STEPS x EPOCHS steps and the
+        # T5 model's T5_STEPS x EPOCHS, all of them the gradient pass; one
+        # XLA compilation per model.
+        assert len(launches) == (2 * STEPS + T5_STEPS) * EPOCHS, (
+            launches[:3])
         assert all("__inference__gradients_" in line for line in launches)
-        assert len(compiles) == 2, compiles
+        assert len(compiles) == 3, compiles
 
 
 def test_a_failing_worker_stops_the_others():
