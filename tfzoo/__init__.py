@@ -26,6 +26,9 @@ _SUBPACKAGES = (
     "models", "preprocessing", "tokenizers", "training",
 )
 
+# Functions of tfzoo.convert also offered as tfzoo.<name>.
+_CONVERT_FUNCTIONS = ("from_pretrained", "from_keras_hub")
+
 
 def _import_all():
     from tfzoo.logs import import_tensorflow
@@ -33,20 +36,21 @@ def _import_all():
     import_tensorflow()  # quietly, unless TF_CPP_MIN_LOG_LEVEL says not
     for subpackage in _SUBPACKAGES:
         importlib.import_module(f"tfzoo.{subpackage}")
-    globals()["from_pretrained"] = globals()["convert"].from_pretrained
+    for name in _CONVERT_FUNCTIONS:
+        globals()[name] = getattr(globals()["convert"], name)
 
 
 def __getattr__(name):
     """With TFZOO_LAZY_IMPORT=1: imports every subpackage on first use of
     one (PEP 562)."""
-    if name not in _SUBPACKAGES and name != "from_pretrained":
+    if name not in _SUBPACKAGES and name not in _CONVERT_FUNCTIONS:
         raise AttributeError(f"module 'tfzoo' has no attribute {name!r}")
     _import_all()
     return globals()[name]
 
 
 def __dir__():
-    return sorted({*globals(), *_SUBPACKAGES, "from_pretrained"})
+    return sorted({*globals(), *_SUBPACKAGES, *_CONVERT_FUNCTIONS})
 
 
 if os.environ.get("TFZOO_LAZY_IMPORT") != "1":

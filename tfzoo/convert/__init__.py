@@ -4,6 +4,8 @@
 `pytorch_model.bin`, read without PyTorch and without running its pickle)
 directory (or a hub id, when online) as the matching tfzoo model;
 `save_pretrained(model, directory)` writes one that `transformers` loads.
+`from_keras_hub(model_or_preset_dir)` converts a keras-hub model (or its
+`save_to_preset` directory) with its tokenizer.
 The model types are those the families register (see
 `tfzoo.models.registry`): bert, roberta, distilbert, gpt2.
 
@@ -28,6 +30,7 @@ from tfzoo.convert.from_pretrained import (
 )
 from tfzoo.convert.hf_config import UnsupportedModelError, read_config
 from tfzoo.convert.hf_tokenizer import load_tokenizer, save_tokenizer
+from tfzoo.convert.keras_hub_io import from_keras_hub
 from tfzoo.convert.pytorch_io import (
     LegacyFormatError,
     PytorchCheckpoint,

@@ -5,6 +5,10 @@ Each family folder under `tfzoo/models/` registers, in its `__init__`:
 - its Hugging Face checkpoint formats, one module per `model_type`
   (`register_checkpoint_format`). `tfzoo.convert` reads and writes
   checkpoints through them.
+- its keras-hub counterparts, one module per keras-hub family
+  (`register_keras_hub_format`): `tfzoo.from_keras_hub` renames a
+  keras-hub model's variables to the Hugging Face tensor names of the
+  family's checkpoint format and loads them through that format.
 
 Tasks say which serving signatures they get with their `serving_kind`
 class attribute; `tfzoo.export` looks that up, so a new family's tasks
@@ -88,6 +92,42 @@ def format_of_backbone(backbone):
         f"{type(backbone).__name__}; pass model_type= one of "
         f"{sorted(_CHECKPOINT_FORMATS)}."
     )
+
+
+KERAS_HUB_ATTRIBUTES = (
+    "KERAS_HUB_CLASSES", "CHECKPOINT_FORMAT", "backbone_kwargs",
+    "task_kwargs", "hf_tensors",
+)
+_KERAS_HUB_FORMATS = {}
+
+
+def register_keras_hub_format(module):
+    """Registers a family's keras-hub module. It defines:
+
+    - `KERAS_HUB_CLASSES`: keras-hub class name -> tfzoo class.
+    - `CHECKPOINT_FORMAT`: the checkpoint-format module whose tensor
+      names `hf_tensors` produces (and whose `model_weights` loads them).
+    - `backbone_kwargs(config)`: the tfzoo backbone's arguments from the
+      keras-hub backbone's `get_config()`.
+    - `task_kwargs(config)`: the tfzoo task's arguments (without backbone
+      and preprocessing) from the keras-hub task's `get_config()`.
+    - `hf_tensors(arrays)`: keras-hub variable path -> array, to
+      Hugging Face tensor name -> array (names without a base prefix).
+    """
+    missing = [a for a in KERAS_HUB_ATTRIBUTES if not hasattr(module, a)]
+    if missing:
+        raise TypeError(
+            f"{module.__name__} is not a keras-hub format: it lacks "
+            f"{missing} (see tfzoo.models.registry)."
+        )
+    for name in module.KERAS_HUB_CLASSES:
+        _KERAS_HUB_FORMATS[name] = module
+    return module
+
+
+def keras_hub_formats():
+    """keras-hub class name -> the family module that converts it."""
+    return dict(_KERAS_HUB_FORMATS)
 
 
 def register_pretrained_io(load_backbone, load_task, save_pretrained):

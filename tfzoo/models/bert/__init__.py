@@ -1,7 +1,12 @@
 """The BERT family: encoders (BERT, RoBERTa and DistilBERT checkpoints)."""
 
 from tfzoo.models import registry
-from tfzoo.models.bert import hf_bert, hf_distilbert, hf_roberta
+from tfzoo.models.bert import (
+    hf_bert,
+    hf_distilbert,
+    hf_roberta,
+    keras_hub_bert,
+)
 from tfzoo.models.bert.bert_backbone import BertBackbone
 from tfzoo.models.bert.bert_classifier import BertClassifier
 from tfzoo.models.bert.bert_masked_lm import BertMaskedLM
@@ -17,3 +22,4 @@ __all__ = [
 
 for checkpoint_format in (hf_bert, hf_roberta, hf_distilbert):
     registry.register_checkpoint_format(checkpoint_format)
+registry.register_keras_hub_format(keras_hub_bert)

@@ -35,7 +35,9 @@ class BertBackbone(Backbone):
     Two options cover BERT's relatives (see `tfzoo.convert`): RoBERTa
     numbers positions from `position_offset` (2) and DistilBERT has no
     segment embeddings (`num_segments=0`) and a ReLU `pooler_activation`
-    (its classifier's pre-classifier layer).
+    (its classifier's pre-classifier layer). `activation` is the
+    feed-forward's: exact "gelu" as in Hugging Face BERT, or
+    "gelu_approximate" (tanh) as in keras-hub's BERT.
 
     Example:
 
@@ -67,6 +69,7 @@ class BertBackbone(Backbone):
         layer_norm_epsilon=1e-12,
         position_offset=0,
         pooler_activation="tanh",
+        activation="gelu",
         dtype=None,
         **kwargs,
     ):
@@ -94,7 +97,7 @@ class BertBackbone(Backbone):
             TransformerEncoderBlock(
                 num_heads,
                 intermediate_dim,
-                activation="gelu",
+                activation=activation,
                 dropout=dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=bert_initializer(),
@@ -152,6 +155,7 @@ class BertBackbone(Backbone):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.position_offset = position_offset
         self.pooler_activation = pooler_activation
+        self.activation = activation
 
     @property
     def token_embedding(self):
@@ -173,6 +177,7 @@ class BertBackbone(Backbone):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "position_offset": self.position_offset,
                 "pooler_activation": self.pooler_activation,
+                "activation": self.activation,
             }
         )
         return config

@@ -46,7 +46,9 @@ SPECIAL_TOKEN_IDS = {"pad_token_id": "[PAD]"}
 
 def backbone_kwargs(config):
     """`BertBackbone` arguments for a BERT `config.json`."""
-    require(config, "hidden_act", ("gelu",), "gelu")
+    hidden_act = require(
+        config, "hidden_act", ("gelu", "gelu_new", "gelu_pytorch_tanh"), "gelu"
+    )
     require(config, "position_embedding_type", ("absolute",), "absolute")
     return {
         "vocabulary_size": field(config, "vocab_size"),
@@ -58,6 +60,7 @@ def backbone_kwargs(config):
         "max_sequence_length": field(config, "max_position_embeddings"),
         "num_segments": field(config, "type_vocab_size", 2),
         "layer_norm_epsilon": field(config, "layer_norm_eps", 1e-12),
+        "activation": "gelu" if hidden_act == "gelu" else "gelu_approximate",
     }
 
 
@@ -75,7 +78,9 @@ def bert_layout_config(backbone, position_offset=0):
         "num_hidden_layers": backbone.num_layers,
         "num_attention_heads": backbone.num_heads,
         "intermediate_size": backbone.intermediate_dim,
-        "hidden_act": "gelu",
+        # keras-hub's BERT (tfzoo.from_keras_hub) uses the tanh GELU.
+        "hidden_act": ("gelu" if backbone.activation == "gelu"
+                       else "gelu_new"),
         "hidden_dropout_prob": backbone.dropout,
         "attention_probs_dropout_prob": backbone.dropout,
         "max_position_embeddings":
