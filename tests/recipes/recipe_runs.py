@@ -84,6 +84,24 @@ def printed_query_command(stdout, grpc_port):
     return [sys.executable, *words[1:], f"--port={grpc_port}"]
 
 
+def query_the_printed_server(stdout, model_name, log_path):
+    """Starts the real local server with the flags of the serve command the
+    recipe printed (on free ports), runs the printed query command against
+    it, and returns the query's stdout."""
+    from serving.local_server import LocalServer
+
+    serve = re.search(r"python -m serving.server (.+)", stdout)
+    assert serve, stdout[-2000:]
+    flags = [flag for flag in shlex.split(serve[1])
+             if not flag.startswith(("--port", "--rest_api_port"))]
+    with LocalServer(flags, model_name, str(log_path)) as server:
+        query = subprocess.run(
+            printed_query_command(stdout, server.grpc_port),
+            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert query.returncode == 0, query.stderr[-3000:]
+    return query.stdout
+
+
 def printed_value(stdout, name):
     """The number after `name` in an evaluation line like `  f1   0.91`."""
     match = re.search(rf"^\s+{re.escape(name)}\s+([0-9.]+)\s*$", stdout,

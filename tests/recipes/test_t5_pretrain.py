@@ -6,9 +6,9 @@ after its first checkpoint and resumed to the end; then what a user
 sees: held-out span accuracy above the untrained start and the most
 frequent token, the resume's step counts, the run directory's files, and
 a checkpoint that t5_translate's --init_checkpoint loads with its
-sentinel vocabulary; plus bad corpora refused before any training. The
-export's signatures and served answers are tested by the T5 export
-tests and test_t5_translate / test_t5_summarize, not again here."""
+sentinel vocabulary, and a served model that fills the printed query's
+sentinels as the recipe did; plus bad corpora refused before any
+training."""
 
 import json
 import os
@@ -20,6 +20,7 @@ import pytest
 
 from tests.recipes.recipe_runs import (
     load_recipe,
+    query_the_printed_server,
     run_recipe,
     run_until_checkpoint,
 )
@@ -118,6 +119,18 @@ def test_an_interrupted_run_resumes_and_the_run_directory(run):
     for recipe in ("t5_translate", "t5_summarize"):
         assert (f"python recipes/{recipe}.py --init_checkpoint {model_dir}"
                 in second)
+
+
+def test_the_printed_query_gets_the_recipes_fill_from_the_server(
+        run, tmp_path):
+    model_dir, _, _, stdout, _ = run
+    with open(model_dir / "predictions.jsonl") as file:
+        first = json.loads(file.readline())
+    answer = query_the_printed_server(stdout, "t5_pretrain",
+                                      tmp_path / "server.log")
+    # The printed query sends the first held-out corrupted text: the
+    # served fill of its sentinels is the recipe's own.
+    assert json.dumps([first["hypothesis"]], ensure_ascii=False) in answer
 
 
 def test_t5_translate_starts_from_the_checkpoint_and_its_vocabulary(run):

@@ -10,15 +10,13 @@ TFDS billsum read by the recipe."""
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
-from serving.local_server import LocalServer
 from tests.recipes.recipe_runs import (
     ROOT,
     load_recipe,
-    printed_query_command,
+    query_the_printed_server,
     run_recipe,
     run_until_checkpoint,
 )
@@ -117,21 +115,13 @@ def test_an_interrupted_run_resumes_and_the_run_directory(run):
 def test_the_printed_query_gets_the_recipes_summary_from_the_server(
         run, tmp_path):
     model_dir, _, _, stdout, _ = run
-    serve = re.search(r"python -m serving.server (.+)", stdout)[1]
-    flags = [flag for flag in serve.split() if not flag.startswith("--port")
-             and not flag.startswith("--rest_api_port")]
     with open(model_dir / "predictions.jsonl") as file:
         first = json.loads(file.readline())
-    with LocalServer(flags, "summarize", str(tmp_path / "server.log")) as \
-            server:
-        query = subprocess.run(
-            printed_query_command(stdout, server.grpc_port),
-            capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert query.returncode == 0, query.stderr
+    answer = query_the_printed_server(stdout, "summarize",
+                                      tmp_path / "server.log")
     # The printed query asks for the first held-out report, with the
     # evaluation's beams: the served summary is the recipe's own.
-    assert json.dumps([first["hypothesis"]], ensure_ascii=False) in \
-        query.stdout
+    assert json.dumps([first["hypothesis"]], ensure_ascii=False) in answer
 
 
 def write_lines(path, lines):
