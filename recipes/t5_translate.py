@@ -195,17 +195,23 @@ def task_prefix(args):
     return f"translate {source} to {target}: "
 
 
-def evaluate(model, sources, references, args):
-    """BLEU and chrF of the model's translations, and the translations."""
+def score(hypotheses, references):
+    """Corpus BLEU and chrF of `hypotheses`, and the two signatures."""
     from tfzoo.metrics import corpus_bleu, corpus_chrf
 
-    hypotheses = generate_texts(model, sources, args)
     bleu = corpus_bleu(hypotheses, references)
     chrf = corpus_chrf(hypotheses, references)
     return {"bleu": bleu["bleu"], "chrf": chrf["chrf"],
             "bleu_precisions": bleu["precisions"],
-            "brevity_penalty": bleu["brevity_penalty"]}, hypotheses, {
+            "brevity_penalty": bleu["brevity_penalty"]}, {
         "bleu": bleu["signature"], "chrf": chrf["signature"]}
+
+
+def evaluate(model, sources, references, args):
+    """BLEU and chrF of the model's translations, and the translations."""
+    hypotheses = generate_texts(model, sources, args)
+    scores, signatures = score(hypotheses, references)
+    return scores, hypotheses, signatures
 
 
 def main(argv=None):
@@ -227,6 +233,12 @@ def main(argv=None):
     count_truncated(model, train_pairs["targets"], args)
     references = eval_pairs["targets"]
     results = {}
+    # The baseline a translation must beat: each source copied unchanged
+    # (names, numbers and shared words score).
+    results["copy_baseline"], _ = score(eval_pairs["sources"], references)
+    print(f"copy baseline (each source as its translation): BLEU "
+          f"{results['copy_baseline']['bleu']:.2f}, chrF "
+          f"{results['copy_baseline']['chrf']:.2f}")
     results["before"], _, _ = evaluate(model, eval_sources, references, args)
     print(f"before training: BLEU {results['before']['bleu']:.2f}, chrF "
           f"{results['before']['chrf']:.2f}")
