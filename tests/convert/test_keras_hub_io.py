@@ -216,7 +216,8 @@ def test_unsupported_class_names_it_and_the_supported_ones():
         message = str(error.value)
         assert name in message
         for supported in ("BertBackbone", "BertTextClassifier",
-                          "GPT2Backbone", "GPT2CausalLM"):
+                          "GPT2Backbone", "GPT2CausalLM", "T5Backbone",
+                          "T5Seq2SeqLM"):
             assert supported in message
 
 
@@ -232,3 +233,112 @@ def test_without_keras_hub_the_error_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_keras_hub)
     with pytest.raises(ImportError, match=r"pip install tfzoo\[keras-hub\]"):
         tfzoo.from_keras_hub("/nonexistent")
+
+
+T5_SENTENCES = [
+    "the quick brown fox jumps over the lazy dog",
+    "a film was good and the plot was bad",
+    "hello world, this is a tiny sentence piece model",
+    "summarize: the cat sat on the mat",
+    "translate English to German: the house is small",
+]
+T5_TEXTS = ["the quick brown fox", "summarize:  the   cat sat",
+            "Hello, wörld! <extra_id_0> zebra", " leading space", ""]
+
+
+def _t5_inputs(vocabulary_size):
+    rng = np.random.default_rng(1)
+    inputs = {
+        "encoder_token_ids": rng.integers(3, vocabulary_size, (2, 9)),
+        "encoder_padding_mask": np.ones((2, 9)),
+        "decoder_token_ids": rng.integers(3, vocabulary_size, (2, 6)),
+        "decoder_padding_mask": np.ones((2, 6)),
+    }
+    inputs = {key: value.astype("int32") for key, value in inputs.items()}
+    for stack, length in (("encoder", 5), ("decoder", 4)):
+        inputs[f"{stack}_token_ids"][0, length:] = 0
+        inputs[f"{stack}_padding_mask"][0, length:] = 0
+    return inputs
+
+
+@pytest.fixture(scope="module")
+def t5(tmp_path_factory):
+    """A T5 v1.1-like keras-hub T5Seq2SeqLM (gated exact GELU, untied
+    head) with a SentencePiece model trained here, saved as a preset."""
+    proto = tfzoo.tokenizers.train_sentence_piece_model(
+        T5_SENTENCES * 8, 48, conventions="t5")
+    tokenizer = keras_hub.models.T5Tokenizer(proto=proto)
+    preprocessor = keras_hub.models.T5Seq2SeqLMPreprocessor(
+        tokenizer, encoder_sequence_length=32, decoder_sequence_length=8)
+    backbone = keras_hub.models.T5Backbone(
+        vocabulary_size=48, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, activation="gelu", use_gated_activation=True,
+        tie_embedding_weights=False)
+    # Larger random weights than keras-hub's initializers, so that greedy
+    # decoding does not just repeat one token.
+    rng = np.random.default_rng(0)
+    for weight in backbone.weights:
+        weight.assign(rng.normal(0, 0.5, weight.shape).astype("float32"))
+    seq2seq_lm = keras_hub.models.T5Seq2SeqLM(backbone, preprocessor)
+    directory = tmp_path_factory.mktemp("t5_preset")
+    seq2seq_lm.save_to_preset(str(directory))
+    return seq2seq_lm, directory
+
+
+def _close_t5(converted, expected, inputs):
+    outputs = converted(inputs)
+    for key in ("encoder_sequence_output", "decoder_sequence_output"):
+        _close(outputs[key], expected[key])
+
+
+def test_t5_backbone_and_seq2seq_lm(t5, tmp_path):
+    seq2seq_lm, directory = t5
+    backbone = seq2seq_lm.backbone
+    backbone.save_to_preset(str(tmp_path))
+    inputs = _t5_inputs(backbone.vocabulary_size)
+    expected = backbone(inputs)
+    for source in (backbone, tmp_path):
+        converted = tfzoo.from_keras_hub(source)
+        assert type(converted) is tfzoo.models.T5Backbone
+        assert converted.activation == "gelu"  # keras-hub's exact GELU
+        assert converted.lm_head is not None
+        _close_t5(converted, expected, inputs)
+    # (A T5Seq2SeqLM object converts in the tied test below.)
+    converted = tfzoo.from_keras_hub(directory)
+    assert type(converted) is tfzoo.models.T5Seq2SeqLM
+    _close(converted(inputs), seq2seq_lm(inputs))
+
+
+def test_t5_tied_relu_head_is_scaled_as_in_keras_hub():
+    """T5 1.0's layout: ReLU MLP, a head tied to the embedding (scaled by
+    hidden_dim ** -0.5 in both), key_value_dim other than hidden/heads."""
+    backbone = keras_hub.models.T5Backbone(
+        vocabulary_size=40, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=24, key_value_dim=4, activation="relu",
+        use_gated_activation=False, tie_embedding_weights=True)
+    seq2seq_lm = keras_hub.models.T5Seq2SeqLM(backbone, preprocessor=None)
+    converted = tfzoo.from_keras_hub(seq2seq_lm)
+    assert converted.backbone.lm_head is None
+    assert converted.backbone.feed_forward == "mlp"
+    inputs = _t5_inputs(40)
+    _close_t5(converted.backbone, backbone(inputs), inputs)
+    _close(converted(inputs), seq2seq_lm(inputs))
+
+
+def test_t5_tokenizer_and_greedy_generate_match_keras_hub(t5):
+    seq2seq_lm, directory = t5
+    converted = tfzoo.from_keras_hub(directory)
+    assert converted.tokenizer.extra_ids == 0
+    theirs = seq2seq_lm.preprocessor.tokenizer(T5_TEXTS)
+    ours = converted.tokenizer(T5_TEXTS)
+    assert ours.to_list() == [np.asarray(t).tolist() for t in theirs]
+    # Greedy decoding of the same sources (all shorter than keras-hub's
+    # encoder_sequence_length, which would cut them): keras-hub's generate
+    # packs `source </s>` and decodes from <pad> up to decoder length 8.
+    sources = T5_TEXTS[:3]
+    seq2seq_lm.compile(sampler="greedy")
+    expected = [str(text) for text in
+                seq2seq_lm.generate(sources, max_length=8)]
+    assert len(set(expected)) == 3
+    assert converted.generate(sources, max_new_tokens=7,
+                              jit_compile=False) == expected

@@ -30,7 +30,11 @@ import numpy as np
 
 from tfzoo.models import registry
 from tfzoo.models.hf_format.weight_groups import variable_path
-from tfzoo.tokenizers import BytePairTokenizer, WordPieceTokenizer
+from tfzoo.tokenizers import (
+    BytePairTokenizer,
+    SentencePieceTokenizer,
+    WordPieceTokenizer,
+)
 
 INSTALL_HINT = "pip install tfzoo[keras-hub]"
 
@@ -78,8 +82,8 @@ def load_preset(directory):
 
 
 def convert_tokenizer(tokenizer):
-    """The tfzoo tokenizer equal to a keras-hub one (WordPiece or
-    byte-level BPE)."""
+    """The tfzoo tokenizer equal to a keras-hub one (WordPiece,
+    byte-level BPE or SentencePiece)."""
     keras_hub = import_keras_hub()
     kinds = keras_hub.tokenizers
     if isinstance(tokenizer, kinds.WordPieceTokenizer):
@@ -102,9 +106,18 @@ def convert_tokenizer(tokenizer):
             add_prefix_space=bool(tokenizer.add_prefix_space),
             special_tokens=sorted(set(special)),
         )
+    if isinstance(tokenizer, kinds.SentencePieceTokenizer):
+        # keras-hub's vocabulary is the proto's pieces, sentinels included
+        # only if the proto has them: tfzoo adds none (extra_ids=0).
+        if tokenizer.proto is None:
+            raise ValueError(
+                "This keras-hub SentencePieceTokenizer has no proto yet."
+            )
+        return SentencePieceTokenizer(tokenizer.proto, extra_ids=0)
     raise NotImplementedError(
-        f"tfzoo.from_keras_hub converts WordPiece and byte-level BPE "
-        f"tokenizers; this model has a {type(tokenizer).__name__}."
+        f"tfzoo.from_keras_hub converts WordPiece, byte-level BPE and "
+        f"SentencePiece tokenizers; this model has a "
+        f"{type(tokenizer).__name__}."
     )
 
 
@@ -168,7 +181,8 @@ def from_keras_hub(model_or_preset_dir, dtype=None):
     `BertClassifierPreprocessor` around the same WordPiece vocabulary,
     casing and sequence length), `GPT2Backbone` -> `GPTBackbone` and
     `GPT2CausalLM` -> `GPTCausalLM` (with the same byte-level BPE
-    tokenizer). Outputs equal keras-hub's on the same token ids, and the
+    tokenizer), `T5Backbone` -> `T5Backbone` and `T5Seq2SeqLM` ->
+    `T5Seq2SeqLM` (with the same SentencePiece model). Outputs equal keras-hub's on the same token ids, and the
     converted tokenizer gives the same ids on the same text, so a
     converted task exports with `tfzoo.export.export_saved_model` and
     serves raw text.
@@ -212,8 +226,11 @@ def from_keras_hub(model_or_preset_dir, dtype=None):
             **family.task_kwargs(model.get_config()),
             **_preprocessing_kwargs(cls, getattr(model, "preprocessor", None)),
         )
-    arrays = {weight.path: np.asarray(weight.numpy())
-              for weight in model.weights}
-    load_tensors(converted, family.CHECKPOINT_FORMAT,
-                 family.hf_tensors(arrays), source)
+    if hasattr(family, "hf_tensors_of"):
+        tensors = family.hf_tensors_of(model)
+    else:
+        arrays = {weight.path: np.asarray(weight.numpy())
+                  for weight in model.weights}
+        tensors = family.hf_tensors(arrays)
+    load_tensors(converted, family.CHECKPOINT_FORMAT, tensors, source)
     return converted

@@ -112,9 +112,12 @@ def register_keras_hub_format(module):
     - `task_kwargs(config)`: the tfzoo task's arguments (without backbone
       and preprocessing) from the keras-hub task's `get_config()`.
     - `hf_tensors(arrays)`: keras-hub variable path -> array, to
-      Hugging Face tensor name -> array (names without a base prefix).
+      Hugging Face tensor name -> array (names without a base prefix);
+      or, where keras-hub's variable paths are not unique (T5),
+      `hf_tensors_of(model)`: the same from the keras-hub model's layers.
     """
-    missing = [a for a in KERAS_HUB_ATTRIBUTES if not hasattr(module, a)]
+    missing = [a for a in KERAS_HUB_ATTRIBUTES if not hasattr(module, a)
+               and not (a == "hf_tensors" and hasattr(module, "hf_tensors_of"))]
     if missing:
         raise TypeError(
             f"{module.__name__} is not a keras-hub format: it lacks "
