@@ -25,6 +25,13 @@ import sys
 import time
 import traceback
 
+# README blocks import what a user's Python imports: this script's folder
+# (tests/, first on sys.path when run as a script) would shadow packages
+# such as Hugging Face's `tokenizers` with tests/tokenizers.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [path for path in sys.path
+               if os.path.abspath(path or ".") != _HERE]
+
 SERVER_START_SECONDS = 180
 COMMAND_SECONDS = 180
 
