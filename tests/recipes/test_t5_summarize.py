@@ -185,7 +185,8 @@ def test_empty_summaries_are_counted_skips_and_long_ones_truncations(
     tokenizer = SentencePieceTokenizer(proto)
     model = T5Seq2SeqLM.from_preset(
         "t5_tiny", vocabulary_size=tokenizer.vocabulary_size,
-        preprocessor=T5Seq2SeqLMPreprocessor(tokenizer))
+        preprocessor=T5Seq2SeqLMPreprocessor(  # as the recipe builds it
+            tokenizer, decoder_sequence_length=args.target_sequence_length))
     lengths = tokenizer.tokenize(["Roads shut", "Fox hides", "a"]) \
         .row_lengths().numpy()
     expected = int((lengths > 3).sum())  # 3 tokens and </s> fit in 4

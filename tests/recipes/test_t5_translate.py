@@ -105,6 +105,9 @@ def test_predictions_are_the_held_out_pairs_with_their_translations(run):
 def test_an_interrupted_run_resumes_with_its_vocabulary(run):
     model_dir, first, steps, second, _ = run
     assert "(new run)" in first
+    # The input pipeline is stateless, so its position is checkpointed
+    # with the step and the resumed epoch goes on where it stopped.
+    assert "input iterator's state cannot be saved" not in first
     assert steps == INTERRUPTED_AT
     assert (f"resuming from ckpt-{steps} ({steps} steps trained, epoch "
             f"1)") in second

@@ -38,10 +38,12 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
     tokens…]` (T5 starts decoding from the pad id); labels `[target
     tokens…, </s>]`, weighted 1 at real tokens and 0 at padding. Sources
     longer than `encoder_sequence_length - 1` tokens and targets longer
-    than `decoder_sequence_length - 1` are cut (the `</s>` is kept), and
-    counted: `truncated_sources` and `truncated_targets` say how many
-    texts were cut so far (in eager calls and in `tf.data`), and
-    `T5Seq2SeqLM.fit` reports the cuts of its data. Task prefixes
+    than `decoder_sequence_length - 1` are cut (the `</s>` is kept);
+    `count_truncated(sources, targets)` says how many texts would be cut,
+    and `T5Seq2SeqLM.fit` reports that for its in-memory data before
+    training. Nothing is counted inside the pipeline, so a `tf.data`
+    iterator over it stays stateless and `StepCheckpoint` can save its
+    position mid-epoch. Task prefixes
     ("translate English to German: ") are plain text in the source.
 
     Each batch is padded only to the smallest length bucket (16, 32, 64,
@@ -99,25 +101,33 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
         self.length_buckets = bool(length_buckets)
         self.end_id = int(end_id)
         self.pad_id = 0
-        self._counts = _TruncationCounts()
         self.built = True
 
-    @property
-    def truncated_sources(self):
-        """How many sources were cut to `encoder_sequence_length`."""
-        return self._counts.value("sources")
+    def count_truncated(self, sources=None, targets=None, batch_size=1024):
+        """`(sources cut, targets cut)`: how many of the texts are longer
+        than `encoder_sequence_length` / `decoder_sequence_length` allow
+        (with their `</s>`), tokenized `batch_size` at a time."""
+        return tuple(
+            0 if texts is None else self._count_longer(
+                texts, length - 1, batch_size)
+            for texts, length in ((sources, self.encoder_sequence_length),
+                                  (targets, self.decoder_sequence_length)))
 
-    @property
-    def truncated_targets(self):
-        """How many targets were cut to `decoder_sequence_length`."""
-        return self._counts.value("targets")
+    def _count_longer(self, texts, limit, batch_size):
+        texts = list(texts)
+        count = 0
+        for start in range(0, len(texts), batch_size):
+            lengths = self._token_ids(
+                texts[start:start + batch_size]).row_lengths()
+            count += int(tf.reduce_sum(tf.cast(lengths > limit, "int32")))
+        return count
 
     def __call__(self, x, y=None, sample_weight=None):
         # Strings and ragged inputs bypass Keras' tensor conversion.
         return self.call(x, y, sample_weight)
 
     def call(self, x, y=None, sample_weight=None):
-        sources, targets = _sources_and_targets(x, y)
+        sources, targets = sources_and_targets(x, y)
         return self.pack(
             self._token_ids(sources),
             None if targets is None else self._token_ids(targets),
@@ -129,16 +139,14 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
         as `call` packs text: `(features, labels, sample_weight)`, or the
         encoder features alone without targets. `SpanCorruption` packs
         its corrupted pairs with this."""
-        source_ids = self._ended(source_ids, self.encoder_sequence_length,
-                                 "sources")
+        source_ids = self._ended(source_ids, self.encoder_sequence_length)
         token_ids, padding_mask = self._padded(source_ids,
                                                self.encoder_sequence_length)
         features = {"encoder_token_ids": token_ids,
                     "encoder_padding_mask": padding_mask}
         if target_ids is None:
             return features
-        labels = self._ended(target_ids, self.decoder_sequence_length,
-                             "targets")
+        labels = self._ended(target_ids, self.decoder_sequence_length)
         label_ids, label_mask = self._padded(labels,
                                              self.decoder_sequence_length)
         # Shift right: the decoder sees <pad>, then the target.
@@ -157,10 +165,8 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
             ids = tf.RaggedTensor.from_tensor(ids)
         return ids
 
-    def _ended(self, ids, sequence_length, kind):
-        """Each row of ragged `ids` cut to fit (counted), then `</s>`."""
-        self._counts.add(kind, tf.reduce_sum(tf.cast(
-            ids.row_lengths() > sequence_length - 1, "int64")))
+    def _ended(self, ids, sequence_length):
+        """Each row of ragged `ids` cut to fit, then `</s>`."""
         ids = tf.cast(ids[:, :sequence_length - 1], "int32")
         ends = tf.RaggedTensor.from_tensor(
             tf.fill([ids.nrows(), 1], self.end_id),
@@ -202,25 +208,7 @@ class T5Seq2SeqLMPreprocessor(keras.layers.Layer):
         return cls(**config)
 
 
-class _TruncationCounts:
-    """Counters of cut texts, outside Keras' tracking (not weights)."""
-
-    def __init__(self):
-        with tf.init_scope():
-            self.variables = {
-                kind: tf.Variable(0, dtype="int64", trainable=False,
-                                  name=f"truncated_{kind}")
-                for kind in ("sources", "targets")
-            }
-
-    def add(self, kind, count):
-        self.variables[kind].assign_add(count)
-
-    def value(self, kind):
-        return int(self.variables[kind].numpy())
-
-
-def _sources_and_targets(x, y):
+def sources_and_targets(x, y):
     """`(sources, targets or None)` from any of the accepted forms."""
     if isinstance(x, dict):
         for source_key, target_key in (("encoder_text", "decoder_text"),

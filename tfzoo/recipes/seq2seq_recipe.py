@@ -262,12 +262,7 @@ def start_run(args, sources, targets, fixed_settings, extra_ids=0):
 def count_truncated(model, targets, args, what="targets"):
     """Prints how many `targets` are longer than --target_sequence_length
     tokens (with </s>) and so are cut for training; returns the count."""
-    tokenizer = model.preprocessor.tokenizer
-    limit = args.target_sequence_length - 1  # room for </s>
-    count = 0
-    for start in range(0, len(targets), 1024):
-        ids = tokenizer.tokenize(list(targets[start:start + 1024]))
-        count += int((ids.row_lengths().numpy() > limit).sum())
+    _, count = model.preprocessor.count_truncated(targets=targets)
     if count:
         print(f"{count} of {len(targets)} training {what} are longer than "
               f"--target_sequence_length {args.target_sequence_length} "

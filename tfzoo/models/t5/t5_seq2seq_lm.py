@@ -18,6 +18,9 @@ from tfzoo.generation.output_projection import OutputProjection
 from tfzoo.models import input_checks
 from tfzoo.models.generative_task import GenerativeTask
 from tfzoo.models.t5.t5_backbone import T5Backbone
+from tfzoo.preprocessing.t5_seq2seq_lm_preprocessor import (
+    sources_and_targets,
+)
 
 
 class T5LogitsHead(keras.layers.Layer):
@@ -106,7 +109,7 @@ class T5Seq2SeqLM(GenerativeTask):
     def fit(self, x=None, y=None, length_buckets=False, **kwargs):
         """`Task.fit`; the preprocessor pads each batch to its source and
         target length buckets itself (`T5Seq2SeqLMPreprocessor`), and the
-        texts it cut to fit are reported after training."""
+        in-memory texts it will cut to fit are reported before training."""
         if length_buckets:
             raise ValueError(
                 "T5Seq2SeqLM.fit does not cut batches to length buckets: "
@@ -114,28 +117,28 @@ class T5Seq2SeqLM(GenerativeTask):
                 "each batch to its source and target buckets. Fit on raw "
                 "text with that preprocessor, or on features it made."
             )
-        counts = self._truncation_counts()
-        history = super().fit(x, y, **kwargs)
-        cut = [after - before for before, after in
-               zip(counts, self._truncation_counts())]
+        cut = self._texts_to_cut(x, y)
         if any(cut):
             preprocessor = self.preprocessor
             print(
-                f"{type(self).__name__}.fit: the preprocessor cut "
+                f"{type(self).__name__}.fit: the preprocessor cuts "
                 f"{cut[0]} sources to {preprocessor.encoder_sequence_length}"
                 f" tokens and {cut[1]} targets to "
                 f"{preprocessor.decoder_sequence_length} tokens (with their "
-                f"</s>; counted each epoch). Raise encoder_sequence_length "
-                f"or decoder_sequence_length to keep them whole."
+                f"</s>). Raise encoder_sequence_length or "
+                f"decoder_sequence_length to keep them whole."
             )
-        return history
+        return super().fit(x, y, **kwargs)
 
-    def _truncation_counts(self):
-        preprocessor = self.preprocessor
-        if not hasattr(preprocessor, "truncated_sources"):
+    def _texts_to_cut(self, x, y):
+        """`(sources, targets)` the preprocessor will cut, for raw text in
+        memory; `(0, 0)` for features and datasets (not read twice)."""
+        counter = getattr(self.preprocessor, "count_truncated", None)
+        if counter is None or isinstance(x, tf.data.Dataset) or (
+                isinstance(x, dict) and "encoder_token_ids" in x):
             return (0, 0)
-        return (preprocessor.truncated_sources,
-                preprocessor.truncated_targets)
+        sources, targets = sources_and_targets(x, y)
+        return counter(sources, targets)
 
     def _size_pending_schedule(self, x, batch_size, epochs, steps_per_epoch):
         # `Task` counts the rows of in-memory features by "token_ids".
