@@ -35,6 +35,7 @@ def test_expected_arguments():
         "hidden_dim": 32, "intermediate_dim": 37, "dropout": 0.1,
         "max_sequence_length": 64, "num_segments": 1,
         "layer_norm_epsilon": 1e-5, "position_offset": 2,
+        "activation": "gelu",
     }
     distilbert = backbone_kwargs(tiny_config("distilbert").to_dict())
     assert distilbert["num_segments"] == 0

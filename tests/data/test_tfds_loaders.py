@@ -207,6 +207,11 @@ def test_supported_names():
         "wmt14_translate/de-en",
         "wmt_t2t_translate/de-en",
         "ted_hrlr_translate/pt_to_en",
+        # billsum is tested in tests/recipes/test_t5_summarize.py.
+        "cnn_dailymail",
+        "gigaword",
+        "billsum",
+        "xsum",
     )
 
 
