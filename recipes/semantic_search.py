@@ -339,15 +339,10 @@ def main(argv=None):
     from tfzoo.export import export_saved_model
     from tfzoo.recipes.evaluation_report import write_evaluation
     from tfzoo.recipes.evaluation_report import write_predictions
-    from tfzoo.recipes.run_directory import RunDirectory
-    from tfzoo.recipes.training_run import prepare, train
+    from tfzoo.recipes.training_run import open_run, train
 
-    if args.learning_rate is None:
-        args.learning_rate = (FINE_TUNE_LEARNING_RATE if args.init_checkpoint
-                              else SCRATCH_LEARNING_RATE)
-    run = RunDirectory(args.model_dir)
-    run.start(vars(args), FIXED_SETTINGS)
-    strategy = prepare(args)
+    run, strategy = open_run(args, FIXED_SETTINGS, SCRATCH_LEARNING_RATE,
+                             FINE_TUNE_LEARNING_RATE)
     with strategy.scope():
         model = build_embedder(
             args, run, lambda: (pairs["anchor"] + pairs["positive"]

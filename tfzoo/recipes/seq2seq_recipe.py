@@ -242,15 +242,10 @@ def start_run(args, sources, targets, fixed_settings, extra_ids=0):
     from tfzoo.logs import import_tensorflow
 
     import_tensorflow()
-    from tfzoo.recipes.run_directory import RunDirectory
-    from tfzoo.recipes.training_run import prepare
+    from tfzoo.recipes.training_run import open_run
 
-    if args.learning_rate is None:
-        args.learning_rate = (FINE_TUNE_LEARNING_RATE if args.init_checkpoint
-                              else SCRATCH_LEARNING_RATE)
-    run = RunDirectory(args.model_dir)
-    run.start(vars(args), fixed_settings)
-    strategy = prepare(args)
+    run, strategy = open_run(args, fixed_settings, SCRATCH_LEARNING_RATE,
+                             FINE_TUNE_LEARNING_RATE)
     with strategy.scope():
         model = build_model(args, run, lambda: list(sources) + list(targets),
                             extra_ids)

@@ -3,6 +3,7 @@
 import keras
 
 from tfzoo.recipes.evaluation_report import plot_curves
+from tfzoo.recipes.run_directory import RunDirectory
 from tfzoo.training.precision import set_precision
 from tfzoo.training.strategies import resolve_strategy
 
@@ -16,6 +17,20 @@ def prepare(args):
           f"({strategy.num_replicas_in_sync} replica(s)), precision "
           f"{args.precision}")
     return strategy
+
+
+def open_run(args, fixed_settings, scratch_learning_rate,
+             fine_tune_learning_rate):
+    """Settles `args.learning_rate` (when not given: the fine-tuning rate
+    with --init_checkpoint, else the from-scratch one), opens the run
+    directory (resuming it; `fixed_settings` must match) and prepares the
+    strategy; returns `(run, strategy)`."""
+    if args.learning_rate is None:
+        args.learning_rate = (fine_tune_learning_rate if args.init_checkpoint
+                              else scratch_learning_rate)
+    run = RunDirectory(args.model_dir)
+    run.start(vars(args), fixed_settings)
+    return run, prepare(args)
 
 
 def train(model, run, args, x, y=None, validation_data=None):
